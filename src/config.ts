@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/**
+ * The whole of Herald's configuration. Nothing else reads process.env: every variable is named
+ * here once, with its default and the hint people see when it is wrong.
+ */
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveMs = z.coerce.number().int().positive();
+
+const emptyAsUndefined = (value: unknown): unknown => (value === '' ? undefined : value);
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.preprocess(emptyAsUndefined, z.enum(['json', 'pretty']).optional()),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: port.default(3000),
+  MONGODB_URI: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\/.+/, 'must start with mongodb:// or mongodb+srv://')
+      .optional(),
+  ),
+  MONGODB_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only, at most 63 characters')
+    .default('herald'),
+  HERALD_DATA_DIR: z.string().min(1).default('./data'),
+  SCHEDULER_POLL_MS: positiveMs.default(5_000),
+  SCHEDULER_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(20),
+  SHUTDOWN_TIMEOUT_MS: positiveMs.default(25_000),
+  LEDGER_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** What to tell a person about each variable when its value is missing or wrong. */
+const hints: Record<keyof Config, string> = {
+  NODE_ENV: 'one of development, production, test',
+  LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  LOG_FORMAT: 'json or pretty (default: pretty in development, json otherwise)',
+  HTTP_HOST: 'the address the HTTP server binds to, e.g. 127.0.0.1 or 0.0.0.0',
+  HTTP_PORT: 'a TCP port number, e.g. 3000 (0 picks a free port)',
+  MONGODB_URI: 'a MongoDB connection string such as mongodb://127.0.0.1:27017/?replicaSet=rs0, or unset for the embedded database',
+  MONGODB_DB: 'the database name, e.g. herald',
+  HERALD_DATA_DIR: 'a folder for the embedded database, e.g. ./data',
+  SCHEDULER_POLL_MS: 'milliseconds between job polls, e.g. 5000',
+  SCHEDULER_MAX_CONCURRENCY: 'how many jobs one process runs at once, 1 to 1000',
+  SHUTDOWN_TIMEOUT_MS: 'milliseconds to wait for running jobs on shutdown, e.g. 25000',
+  LEDGER_RETENTION_DAYS: 'days to keep completed side-effect records, 1 to 3650',
+};
+
+/** Raised when the environment does not describe a runnable Herald; carries every problem at once. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Herald cannot start: the configuration has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}\nSet these variables in the environment or in .env (see .env.example and the README's configuration table).`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(configSchema.shape).map((key) => [key, env[key]]),
+  );
+  const parsed = configSchema.safeParse(known);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const key = String(issue.path[0]) as keyof Config;
+    const value = env[key];
+    const shown = value === undefined ? 'is not set' : `is ${JSON.stringify(redactValue(key, value))}`;
+    return `${key} ${shown}: ${issue.message}. Expected ${hints[key]}.`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Shows a value in an error without exposing credentials in it. */
+function redactValue(key: string, value: string): string {
+  if (/TOKEN|SECRET|KEY|PASSWORD/i.test(key)) return '[redacted]';
+  return value.replace(/\/\/([^@/]*)@/, '//[redacted]@');
+}

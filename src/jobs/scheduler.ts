@@ -1,0 +1,173 @@
+import { Agenda, backoffStrategies } from 'agenda';
+import { MongoBackend } from '@agendajs/mongo-backend';
+import type { Db } from 'mongodb';
+import type { z } from 'zod';
+import { AppError, errorMessage } from '../core/errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { JobName } from './names.ts';
+
+/** What a handler knows about the run it is in. */
+export interface JobContext {
+  readonly jobId: string;
+  /** 1 on the first run, 2 on the first retry, and so on. */
+  readonly attempt: number;
+  readonly log: Logger;
+}
+
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  readonly name: JobName;
+  readonly schema: S;
+  readonly handler: (data: z.output<S>, context: JobContext) => Promise<void>;
+  /** Retries for transient failures; a PermanentJobError is never retried. None when absent. */
+  readonly retry?: { maxRetries: number; delayMs: number; maxDelayMs?: number };
+  readonly concurrency?: number;
+  /** How long a run may hold its lock before another replica may take the job over. */
+  readonly lockLifetimeMs?: number;
+}
+
+/** Keeps the payload type of a definition while letting a list of them have one type. */
+export function defineJob<S extends z.ZodType>(definition: JobDefinition<S>): JobDefinition<S> {
+  return definition;
+}
+
+/** A failure that another attempt cannot fix (bad payload, revoked credentials, refused content). */
+export class PermanentJobError extends AppError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('job_permanent_failure', message, options);
+    this.name = 'PermanentJobError';
+  }
+}
+
+export interface Scheduler {
+  define<S extends z.ZodType>(definition: JobDefinition<S>): void;
+  /** Runs the job once at `when`; returns the job id. */
+  at(when: Date, name: JobName, data: unknown): Promise<string>;
+  /** Runs the job now (as soon as a worker is free); returns the job id. */
+  now(name: JobName, data: unknown): Promise<string>;
+  /** One recurring job per name, replaced when called again. Interval: cron or "5 minutes". */
+  every(interval: string, name: JobName, data: unknown, options?: { timezone?: string }): Promise<string>;
+  /** Removes scheduled jobs by name, and by payload fields when given. */
+  cancel(name: JobName, data?: Record<string, unknown>): Promise<number>;
+  start(): Promise<void>;
+  /** Stops taking new jobs and waits up to timeoutMs for running ones. */
+  drain(timeoutMs: number): Promise<{ timedOut: boolean; running: number }>;
+  isRunning(): boolean;
+}
+
+export interface SchedulerOptions {
+  db: Db;
+  log: Logger;
+  metrics: Metrics;
+  pollMs: number;
+  maxConcurrency: number;
+  /** Identifies this replica in job documents (lastModifiedBy). */
+  name?: string;
+}
+
+export const JOBS_COLLECTION = 'jobs';
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { log, metrics } = options;
+  const agenda = new Agenda({
+    backend: new MongoBackend({ mongo: options.db, collection: JOBS_COLLECTION }),
+    name: options.name ?? `herald-${process.pid}`,
+    processEvery: options.pollMs,
+    maxConcurrency: options.maxConcurrency,
+    defaultConcurrency: 5,
+  });
+  const definitions = new Map<string, JobDefinition>();
+  let running = false;
+
+  agenda.on('error', (error: Error) => log.error({ err: error }, 'scheduler error'));
+
+  const validated = (name: JobName, data: unknown): unknown => {
+    const definition = definitions.get(name);
+    if (!definition) throw new AppError('unknown_job', `no job is defined under the name ${name}`);
+    const parsed = definition.schema.safeParse(data);
+    if (!parsed.success) {
+      throw new AppError('invalid_job_payload', `payload for ${name} is invalid: ${parsed.error.message}`);
+    }
+    return parsed.data;
+  };
+
+  return {
+    define(definition) {
+      definitions.set(definition.name, definition as unknown as JobDefinition);
+      const retry = definition.retry;
+      agenda.define(
+        definition.name,
+        async (job) => {
+          const jobId = String(job.attrs._id);
+          const attempt = (job.attrs.failCount ?? 0) + 1;
+          const jobLog = log.child({ job: definition.name, jobId, attempt });
+          const parsed = definition.schema.safeParse(job.attrs.data);
+          if (!parsed.success) {
+            metrics.jobsFailed.inc({ job: definition.name, reason: 'invalid_payload' });
+            jobLog.error({ issues: parsed.error.issues }, 'job payload is invalid: the job is disabled and will not run again');
+            await agenda.disable({ id: jobId });
+            throw new PermanentJobError(`invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`);
+          }
+          const started = performance.now();
+          try {
+            await definition.handler(parsed.data, { jobId, attempt, log: jobLog });
+            metrics.jobsRun.inc({ job: definition.name });
+            jobLog.info({ ms: Math.round(performance.now() - started) }, 'job done');
+          } catch (error) {
+            metrics.jobsFailed.inc({ job: definition.name, reason: 'error' });
+            const permanent = error instanceof PermanentJobError || !retry || attempt > retry.maxRetries;
+            jobLog.error({ err: error, permanent }, permanent ? 'job failed' : 'job failed, will retry');
+            throw error;
+          }
+        },
+        {
+          ...(definition.concurrency ? { concurrency: definition.concurrency } : {}),
+          ...(definition.lockLifetimeMs ? { lockLifetime: definition.lockLifetimeMs } : {}),
+          ...(retry
+            ? {
+                backoff: backoffStrategies.when(
+                  (context) => !(context.error instanceof PermanentJobError),
+                  backoffStrategies.exponential({ delay: retry.delayMs, maxRetries: retry.maxRetries, maxDelay: retry.maxDelayMs ?? 3_600_000, jitter: 0.1 }),
+                ),
+              }
+            : {}),
+        },
+      );
+    },
+    async at(when, name, data) {
+      const job = await agenda.schedule(when, name, validated(name, data));
+      return String(job.attrs._id);
+    },
+    async now(name, data) {
+      const job = await agenda.now(name, validated(name, data));
+      return String(job.attrs._id);
+    },
+    async every(interval, name, data, everyOptions) {
+      const job = await agenda.every(interval, name, validated(name, data), {
+        ...(everyOptions?.timezone ? { timezone: everyOptions.timezone } : {}),
+        skipImmediate: true,
+      });
+      return String(job.attrs._id);
+    },
+    async cancel(name, data) {
+      return agenda.cancel(data ? { name, data } : { name });
+    },
+    async start() {
+      await agenda.start();
+      running = true;
+    },
+    async drain(timeoutMs) {
+      if (!running) return { timedOut: false, running: 0 };
+      running = false;
+      try {
+        const result = await agenda.drain(timeoutMs);
+        if (result.timedOut) log.warn({ running: result.running }, 'shutdown deadline reached with jobs still running; their locks expire and another replica takes them over');
+        return { timedOut: result.timedOut, running: result.running };
+      } catch (error) {
+        log.error({ err: errorMessage(error) }, 'scheduler drain failed');
+        return { timedOut: true, running: -1 };
+      }
+    },
+    isRunning: () => running,
+  };
+}

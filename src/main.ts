@@ -1,0 +1,65 @@
+import { allFlows } from '../flows/index.ts';
+import { startHerald } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger, redactUri, type Logger } from './log.ts';
+import { startEmbeddedMongo, type EmbeddedMongo } from './store/embedded.ts';
+
+/** Wiring only: config → database → Herald → signals. */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT ?? (config.NODE_ENV === 'development' ? 'pretty' : 'json') });
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+
+  let embedded: EmbeddedMongo | undefined;
+  let mongoUri = config.MONGODB_URI;
+  if (!mongoUri) {
+    embedded = await startEmbeddedMongo({ dataDir: config.HERALD_DATA_DIR });
+    mongoUri = embedded.uri;
+    log.info({ kind: embedded.kind, uri: embedded.uri, dataDir: embedded.dataDir }, `MONGODB_URI is not set: using an embedded ${embedded.kind}`);
+  } else {
+    log.info({ uri: redactUri(mongoUri) }, 'connecting to MongoDB');
+  }
+
+  const herald = await startHerald({ config, log, mongoUri, flows: allFlows }).catch(async (error: unknown) => {
+    await embedded?.stop();
+    throw error;
+  });
+
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    log.info({ signal }, 'shutting down: no new work, draining running jobs');
+    herald
+      .stop()
+      .then(() => embedded?.stop())
+      .then(() => exitAfterFlush(log, 0))
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        exitAfterFlush(log, 1);
+      });
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+function exitAfterFlush(log: Logger, code: number): void {
+  log.flush(() => process.exit(code));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Herald failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Herald } from '../../src/app.ts';
+import { defineFlow, type Flow } from '../../src/flow.ts';
+import { defineJob, JOBS_COLLECTION, PermanentJobError } from '../../src/jobs/scheduler.ts';
+import { captureLogger, eventually, startTestHerald } from '../support/herald.ts';
+import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
+
+/** A flow whose jobs record every run in the database, so tests count runs from MongoDB. */
+function recordingFlow(behaviour: { failTimes?: number; permanent?: boolean } = {}): Flow {
+  return defineFlow({
+    name: 'recording',
+    jobs: ({ db }) => [
+      defineJob({
+        name: 'test.record',
+        schema: z.object({ tag: z.string().min(1) }),
+        retry: { maxRetries: 3, delayMs: 200 },
+        async handler({ tag }, { attempt, jobId }) {
+          await db.collection('runs').insertOne({ tag, attempt, jobId, at: new Date() });
+          if (attempt <= (behaviour.failTimes ?? 0)) {
+            throw behaviour.permanent ? new PermanentJobError('refused for good') : new Error('network hiccup');
+          }
+        },
+      }),
+    ],
+  });
+}
+
+describe('scheduler (Agenda 6 on MongoDB)', () => {
+  let database: TestDatabase;
+  let herald: Herald | undefined;
+
+  beforeEach(async () => {
+    database = await openTestDatabase('sched');
+  });
+  afterEach(async () => {
+    await herald?.stop();
+    herald = undefined;
+    await database.cleanup();
+  });
+
+  it('runs a job scheduled one second ahead exactly once, not before its time', async () => {
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });
+    const due = new Date(Date.now() + 1_000);
+    await herald.scheduler.at(due, 'test.record', { tag: 'once' });
+    await eventually(() => database.db.collection('runs').findOne({ tag: 'once' }), 8_000);
+    const run = await database.db.collection('runs').findOne({ tag: 'once' });
+    expect((run?.at as Date).getTime()).toBeGreaterThanOrEqual(due.getTime() - 50);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await database.db.collection('runs').countDocuments({ tag: 'once' })).toBe(1);
+    const metrics = await herald.metrics.registry.getSingleMetricAsString('herald_jobs_run_total');
+    expect(metrics).toContain('herald_jobs_run_total{job="test.record"} 1');
+  });
+
+  it('refuses to schedule a payload that does not match the job schema', async () => {
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });
+    await expect(herald.scheduler.now('test.record', { tag: '' })).rejects.toThrow(/payload for test.record is invalid/);
+    await expect(herald.scheduler.now('test.unknown', {})).rejects.toThrow(/no job is defined/);
+    expect(await database.db.collection(JOBS_COLLECTION).countDocuments({ name: 'test.record' })).toBe(0);
+  });
+
+  it('fails a stored job with an invalid payload loudly, once, and disables it', async () => {
+    const capture = captureLogger();
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()], log: capture.log });
+    // A job document written by an older version, with a payload this version no longer accepts.
+    const { insertedId } = await database.db.collection(JOBS_COLLECTION).insertOne({
+      name: 'test.record',
+      data: { label: 42 },
+      type: 'normal',
+      priority: 0,
+      nextRunAt: new Date(),
+      lastModifiedBy: null,
+    });
+    const failed = await eventually(() => database.db.collection(JOBS_COLLECTION).findOne({ _id: insertedId, failCount: 1 }));
+    expect(failed.failReason).toMatch(/invalid payload: tag/);
+    expect(failed.disabled).toBe(true);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const after = await database.db.collection(JOBS_COLLECTION).findOne({ _id: insertedId });
+    expect(after?.failCount).toBe(1);
+    expect(await database.db.collection('runs').countDocuments()).toBe(0);
+    const line = capture.lines().find((l) => l.msg === 'job payload is invalid: the job is disabled and will not run again');
+    expect(line).toMatchObject({ level: 'error', job: 'test.record', jobId: String(insertedId) });
+  });
+
+  it('retries a transient failure with backoff and then succeeds', async () => {
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow({ failTimes: 2 })] });
+    await herald.scheduler.now('test.record', { tag: 'flaky' });
+    await eventually(async () => (await database.db.collection('runs').countDocuments({ tag: 'flaky' })) === 3, 10_000);
+    const attempts = await database.db.collection('runs').find({ tag: 'flaky' }).sort({ at: 1 }).toArray();
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
+    const gap = (attempts[1]?.at as Date).getTime() - (attempts[0]?.at as Date).getTime();
+    expect(gap).toBeGreaterThanOrEqual(150);
+  });
+
+  it('does not retry a permanent failure', async () => {
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow({ failTimes: 5, permanent: true })] });
+    await herald.scheduler.now('test.record', { tag: 'refused' });
+    await eventually(() => database.db.collection(JOBS_COLLECTION).findOne({ name: 'test.record', failCount: 1 }));
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await database.db.collection('runs').countDocuments({ tag: 'refused' })).toBe(1);
+  });
+
+  it('cancels scheduled jobs by name and payload', async () => {
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });
+    const later = new Date(Date.now() + 60_000);
+    await herald.scheduler.at(later, 'test.record', { tag: 'keep' });
+    await herald.scheduler.at(later, 'test.record', { tag: 'drop' });
+    expect(await herald.scheduler.cancel('test.record', { tag: 'drop' })).toBe(1);
+    const left = await database.db.collection(JOBS_COLLECTION).find({ name: 'test.record' }).toArray();
+    expect(left.map((j) => (j.data as { tag: string }).tag)).toEqual(['keep']);
+  });
+
+  it('a job scheduled before a restart runs after it, once', async () => {
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });
+    await herald.scheduler.at(new Date(Date.now() + 1_500), 'test.record', { tag: 'survivor' });
+    await herald.stop();
+    expect(await database.db.collection('runs').countDocuments({ tag: 'survivor' })).toBe(0);
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });
+    await eventually(() => database.db.collection('runs').findOne({ tag: 'survivor' }), 8_000);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await database.db.collection('runs').countDocuments({ tag: 'survivor' })).toBe(1);
+  });
+});

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/core/clock.ts';
+import { isDuplicateKeyError } from '../../src/store/indexes.ts';
+import { createStores, type Stores } from '../../src/store/stores.ts';
+import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
+
+describe('stores on a real MongoDB-compatible server', () => {
+  let database: TestDatabase;
+  let stores: Stores;
+  let now = new Date('2026-03-01T10:00:00Z');
+  const clock: Clock = { now: () => now };
+
+  beforeAll(async () => {
+    database = await openTestDatabase('store');
+    stores = await createStores(database.db, clock);
+  });
+  afterAll(() => database.cleanup());
+
+  it('creates every declared index at start-up', async () => {
+    const indexes = await database.db.collection('ledger').listIndexes().toArray();
+    const unique = indexes.find((index) => index.name === 'ledger_key_unique');
+    expect(unique?.unique).toBe(true);
+    expect(indexes.map((index) => index.name)).toContain('ledger_state_completed');
+  });
+
+  it('refuses a duplicate on a unique key at the database, whoever writes it', async () => {
+    const ledger = database.db.collection('ledger');
+    await ledger.insertOne({ key: 'raw-1', state: 'pending' });
+    const second = await ledger.insertOne({ key: 'raw-1', state: 'pending' }).catch((error: unknown) => error);
+    expect(isDuplicateKeyError(second)).toBe(true);
+    expect(await ledger.countDocuments({ key: 'raw-1' })).toBe(1);
+  });
+
+  it('creating the indexes again at the next start changes nothing', async () => {
+    await createStores(database.db, clock);
+    const indexes = await database.db.collection('ledger').listIndexes().toArray();
+    expect(indexes.filter((index) => index.name === 'ledger_key_unique')).toHaveLength(1);
+  });
+
+  it('lets exactly one of many concurrent attempts start a side effect', async () => {
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => stores.ledger.begin('publish:d1:v1:bluesky', 'publish')));
+    expect(outcomes.filter((o) => o.status === 'started')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === 'in-progress')).toHaveLength(7);
+    await stores.ledger.complete('publish:d1:v1:bluesky', { remoteId: 'at://x/1', url: 'https://bsky.app/x' });
+    const again = await stores.ledger.begin('publish:d1:v1:bluesky', 'publish');
+    expect(again.status).toBe('already-done');
+    expect(again.entry.result).toEqual({ remoteId: 'at://x/1', url: 'https://bsky.app/x' });
+  });
+
+  it('remembers a failure so it is not blindly repeated', async () => {
+    await stores.ledger.begin('reply:i9', 'reply');
+    await stores.ledger.fail('reply:i9', 'content refused');
+    const again = await stores.ledger.begin('reply:i9', 'reply');
+    expect(again).toMatchObject({ status: 'failed-before', entry: { error: 'content refused' } });
+  });
+
+  it('purges only finished entries older than the cutoff', async () => {
+    now = new Date('2026-01-01T00:00:00Z');
+    await stores.ledger.begin('old-done', 'publish');
+    await stores.ledger.complete('old-done', {});
+    await stores.ledger.begin('old-pending', 'publish');
+    now = new Date('2026-03-01T00:00:00Z');
+    await stores.ledger.begin('new-done', 'publish');
+    await stores.ledger.complete('new-done', {});
+    const deleted = await stores.ledger.purgeFinishedBefore(new Date('2026-02-01T00:00:00Z'));
+    expect(deleted).toBe(1);
+    expect(await stores.ledger.get('old-done')).toBeNull();
+    expect(await stores.ledger.get('old-pending')).not.toBeNull();
+    expect(await stores.ledger.get('new-done')).not.toBeNull();
+  });
+});

@@ -29,7 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     server = await startEmbeddedMongo({ dataDir });
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
-    throw new Error(`The tests need a MongoDB-compatible server.\n${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`The tests need a MongoDB-compatible server.\n${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   process.stderr.write(`test database: ${server.kind} at ${server.uri}\n`);
   project.provide('mongoUri', server.uri);

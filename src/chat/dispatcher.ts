@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../core/errors.ts';
+import { translator } from '../i18n/catalogue.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { decodeActionId, type ActionId } from './action-id.ts';
+import type {
+  ActionClicked,
+  AppMentioned,
+  ChatAdapter,
+  FormResult,
+  FormSubmitted,
+  InboundEvent,
+  InboundHandler,
+  MessagePosted,
+  MessageShortcut,
+  ReactionAdded,
+  ShortcutDeclaration,
+  ThreadReplied,
+} from './port.ts';
+import type { CommandRegistry } from './registry.ts';
+
+export type ConversationEvent = MessagePosted | AppMentioned | ThreadReplied | ReactionAdded;
+
+/** What a flow answers to: its buttons, its forms, and the conversation events it watches. */
+export interface ChatRoutes {
+  readonly registry: CommandRegistry;
+  /** Keyed by flow name, the first part of every action id the flow encodes. */
+  readonly actions?: Record<string, (event: ActionClicked, id: ActionId, chat: ChatAdapter) => Promise<void>>;
+  readonly forms?: Record<string, (event: FormSubmitted, id: ActionId, chat: ChatAdapter) => Promise<FormResult | void>>;
+  readonly shortcuts?: readonly { declaration: ShortcutDeclaration; run(event: MessageShortcut, chat: ChatAdapter): Promise<void> }[];
+  readonly listeners?: readonly ((event: ConversationEvent, chat: ChatAdapter) => Promise<void>)[];
+}
+
+/**
+ * Turns every inbound event from any adapter into a call of the right command, flow or listener,
+ * and makes sure no error escapes: a UserError goes back to its author, anything else is logged
+ * with a reference the person can quote.
+ */
+export function createDispatcher(routes: ChatRoutes, deps: { log: Logger; metrics: Metrics }): (chat: ChatAdapter) => InboundHandler {
+  const { log, metrics } = deps;
+  return (chat) => async (event) => {
+    const started = performance.now();
+    try {
+      return await route(event, chat);
+    } catch (error) {
+      await answerError(event, error);
+      return undefined;
+    } finally {
+      metrics.eventLatency.observe({ platform: event.platform, kind: event.type }, (performance.now() - started) / 1_000);
+    }
+  };
+
+  async function route(event: InboundEvent, chat: ChatAdapter): Promise<FormResult | void> {
+    const t = translator(event.actor.locale);
+    switch (event.type) {
+      case 'command':
+        return routes.registry.handle(event, chat, log);
+      case 'action': {
+        const id = decodeActionId(event.actionId);
+        const handler = id && routes.actions?.[id.flow];
+        if (!id || !handler) {
+          log.info({ platform: event.platform, actionId: event.actionId, user: event.actor.ref.user }, 'click on an unknown or stale action');
+          await event.respond.ephemeral({ text: t('chat.staleAction') });
+          return;
+        }
+        return handler(event, id, chat);
+      }
+      case 'form': {
+        const id = decodeActionId(event.formId);
+        const handler = id && routes.forms?.[id.flow];
+        if (!id || !handler) {
+          log.info({ platform: event.platform, formId: event.formId, user: event.actor.ref.user }, 'submission of an unknown or stale form');
+          await event.respond.ephemeral({ text: t('chat.staleAction') });
+          return;
+        }
+        return handler(event, id, chat);
+      }
+      case 'shortcut': {
+        const shortcut = routes.shortcuts?.find((s) => s.declaration.id === event.shortcut);
+        if (!shortcut) {
+          log.info({ platform: event.platform, shortcut: event.shortcut }, 'unknown shortcut');
+          await event.respond.ephemeral({ text: t('chat.staleAction') });
+          return;
+        }
+        return shortcut.run(event, chat);
+      }
+      default:
+        for (const listener of routes.listeners ?? []) await listener(event, chat);
+        return;
+    }
+  }
+
+  async function answerError(event: InboundEvent, error: unknown): Promise<void> {
+    const respond = 'respond' in event ? event.respond : undefined;
+    const t = translator(event.actor.locale);
+    const context = { platform: event.platform, type: event.type, user: event.actor.ref.user };
+    if (error instanceof UserError) {
+      log.info({ ...context, code: error.code }, 'refused with a message to the person');
+      await respond?.ephemeral({ text: error.message }).catch((e: unknown) => log.warn({ ...context, err: e }, 'could not answer the person'));
+      return;
+    }
+    const reference = randomBytes(4).toString('hex');
+    log.error({ ...context, err: error, reference }, 'event handling failed');
+    await respond?.ephemeral({ text: t('chat.internalError', { reference }) }).catch((e: unknown) => log.warn({ ...context, err: e }, 'could not answer the person'));
+  }
+}

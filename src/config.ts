@@ -31,6 +31,13 @@ export const configSchema = z.object({
   SCHEDULER_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(20),
   SHUTDOWN_TIMEOUT_MS: positiveMs.default(25_000),
   LEDGER_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
+  SLACK_BOT_TOKEN: z.preprocess(emptyAsUndefined, z.string().startsWith('xoxb-', 'must start with xoxb-').optional()),
+  SLACK_APP_TOKEN: z.preprocess(emptyAsUndefined, z.string().startsWith('xapp-', 'must start with xapp-').optional()),
+  SLACK_SIGNING_SECRET: z.preprocess(emptyAsUndefined, z.string().min(8, 'looks too short').optional()),
+  SLACK_API_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+  DISCORD_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(20, 'looks too short').optional()),
+  DISCORD_API_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+  DISCORD_GUILD_ID: z.preprocess(emptyAsUndefined, z.string().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional()),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -49,7 +56,26 @@ const hints: Record<keyof Config, string> = {
   SCHEDULER_MAX_CONCURRENCY: 'how many jobs one process runs at once, 1 to 1000',
   SHUTDOWN_TIMEOUT_MS: 'milliseconds to wait for running jobs on shutdown, e.g. 25000',
   LEDGER_RETENTION_DAYS: 'days to keep completed side-effect records, 1 to 3650',
+  SLACK_BOT_TOKEN: 'the Bot User OAuth Token (xoxb-…) from your Slack app’s OAuth & Permissions page',
+  SLACK_APP_TOKEN: 'an app-level token (xapp-…) with connections:write, for Socket Mode',
+  SLACK_SIGNING_SECRET: 'the Signing Secret from your Slack app’s Basic Information page, for HTTP mode',
+  SLACK_API_URL: 'the Slack Web API base URL, e.g. https://slack.com/api/ (GovSlack, a proxy or an emulator)',
+  DISCORD_TOKEN: 'the bot token from your Discord application’s Bot page',
+  DISCORD_API_URL: 'the Discord REST base URL, e.g. https://discord.com/api',
+  DISCORD_GUILD_ID: 'a server (guild) id to register commands there at once; unset registers them globally',
 };
+
+/** Rules that involve several variables at once. */
+function crossChecks(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.SLACK_BOT_TOKEN && !config.SLACK_APP_TOKEN && !config.SLACK_SIGNING_SECRET) {
+    problems.push('SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode) is. Set one of them.');
+  }
+  if (!config.SLACK_BOT_TOKEN && (config.SLACK_APP_TOKEN || config.SLACK_SIGNING_SECRET)) {
+    problems.push('SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set without SLACK_BOT_TOKEN. Set SLACK_BOT_TOKEN too, or unset them.');
+  }
+  return problems;
+}
 
 /** Raised when the environment does not describe a runnable Herald; carries every problem at once. */
 export class ConfigError extends Error {
@@ -66,7 +92,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     Object.keys(configSchema.shape).map((key) => [key, env[key]]),
   );
   const parsed = configSchema.safeParse(known);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const problems = crossChecks(parsed.data);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return parsed.data;
+  }
   const problems = parsed.error.issues.map((issue) => {
     const key = String(issue.path[0]) as keyof Config;
     const value = env[key];

@@ -49,3 +49,37 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ UNRELATED: '1', PATH: '/bin' })).not.toThrow();
   });
 });
+
+describe('chat platform configuration', () => {
+  it('accepts Socket Mode, HTTP mode and Discord settings', () => {
+    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_APP_TOKEN: 'xapp-1-A-abc', DISCORD_TOKEN: 'x'.repeat(40), DISCORD_GUILD_ID: '123456789012345678', SLACK_API_URL: 'http://127.0.0.1:9/api/' });
+    expect(config.SLACK_APP_TOKEN).toBe('xapp-1-A-abc');
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'abcdef123456' }).SLACK_SIGNING_SECRET).toBe('abcdef123456');
+  });
+
+  it('names a Slack bot token without a way to receive events, and never echoes tokens', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-secret-value' })).toThrow(/neither SLACK_APP_TOKEN \(Socket Mode\) nor SLACK_SIGNING_SECRET/);
+    try {
+      loadConfig({ SLACK_BOT_TOKEN: 'xoxp-wrong-kind-secret', SLACK_APP_TOKEN: 'xapp-1' });
+    } catch (error) {
+      expect((error as Error).message).toContain('SLACK_BOT_TOKEN is "[redacted]": must start with xoxb-');
+      expect((error as Error).message).not.toContain('wrong-kind-secret');
+    }
+    expect(() => loadConfig({ SLACK_APP_TOKEN: 'xapp-1' })).toThrow(/without SLACK_BOT_TOKEN/);
+    expect(() => loadConfig({ DISCORD_GUILD_ID: 'my-server' })).toThrow(/numeric Discord id/);
+  });
+});
+
+describe('documentation of the configuration', () => {
+  it('README’s table and .env.example name every variable the schema reads, and no other', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { configSchema } = await import('../../src/config.ts');
+    const variables = Object.keys(configSchema.shape).sort();
+    const readme = await readFile('README.md', 'utf8');
+    const table = [...readme.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]).sort();
+    expect(table).toEqual(variables);
+    const example = await readFile('.env.example', 'utf8');
+    const assigned = [...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]).sort();
+    expect(assigned).toEqual(variables);
+  });
+});

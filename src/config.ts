@@ -38,6 +38,10 @@ export const configSchema = z.object({
   DISCORD_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(20, 'looks too short').optional()),
   DISCORD_API_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
   DISCORD_GUILD_ID: z.preprocess(emptyAsUndefined, z.string().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional()),
+  OPENAI_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+  OPENAI_API_KEY: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  OPENAI_MODEL: z.preprocess(emptyAsUndefined, z.string().min(1).max(200).optional()),
+  OPENAI_TIMEOUT_MS: positiveMs.default(30_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -63,6 +67,10 @@ const hints: Record<keyof Config, string> = {
   DISCORD_TOKEN: 'the bot token from your Discord application’s Bot page',
   DISCORD_API_URL: 'the Discord REST base URL, e.g. https://discord.com/api',
   DISCORD_GUILD_ID: 'a server (guild) id to register commands there at once; unset registers them globally',
+  OPENAI_BASE_URL: 'the base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1',
+  OPENAI_API_KEY: 'the API key for OPENAI_BASE_URL (servers that need none accept any value)',
+  OPENAI_MODEL: 'the model name, e.g. gpt-4o-mini; unset uses the deterministic fallbacks',
+  OPENAI_TIMEOUT_MS: 'milliseconds to wait for the model, e.g. 30000',
 };
 
 /** Rules that involve several variables at once. */

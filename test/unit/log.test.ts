@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactUri } from '../../src/log.ts';
-import { captureLogger } from '../support/herald.ts';
+import { captureLogger } from '../support/log.ts';
 
 describe('logger', () => {
   it('never writes secrets, wherever they sit in the log object', () => {

@@ -1,4 +1,7 @@
 import type { Db } from 'mongodb';
+import type { Assistant } from './ai/assistant.ts';
+import type { ChatDirectory } from './chat/adapters.ts';
+import type { ChatRoutes } from './chat/dispatcher.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import type { JobDefinition, Scheduler } from './jobs/scheduler.ts';
@@ -13,6 +16,9 @@ export interface FlowContext {
   readonly scheduler: Scheduler;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The connected chat platforms (empty until they are configured). */
+  readonly chat: ChatDirectory;
+  readonly assistant: Assistant;
 }
 
 /**
@@ -22,6 +28,8 @@ export interface FlowContext {
 export interface Flow {
   readonly name: string;
   jobs?(context: FlowContext): readonly JobDefinition[];
+  /** The buttons, forms, shortcuts and conversation events this flow answers. */
+  chat?(context: FlowContext): Omit<ChatRoutes, 'registry'>;
   /** Runs once the scheduler is up: schedule recurring jobs here (idempotent across restarts). */
   start?(context: FlowContext): Promise<void>;
 }

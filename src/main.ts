@@ -1,3 +1,4 @@
+import { allCommands } from '../commands/index.ts';
 import { allFlows } from '../flows/index.ts';
 import { startHerald } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     log.info({ uri: redactUri(mongoUri) }, 'connecting to MongoDB');
   }
 
-  const herald = await startHerald({ config, log, mongoUri, flows: allFlows }).catch(async (error: unknown) => {
+  const herald = await startHerald({ config, log, mongoUri, flows: allFlows, commands: allCommands }).catch(async (error: unknown) => {
     await embedded?.stop();
     throw error;
   });

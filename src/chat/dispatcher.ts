@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../core/errors.ts';
 import { translator } from '../i18n/catalogue.ts';
+import type { FlowContext } from '../flow.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
 import { decodeActionId, type ActionId } from './action-id.ts';
 import type {
   ActionClicked,
@@ -37,17 +37,15 @@ export interface ChatRoutes {
  * and makes sure no error escapes: a UserError goes back to its author, anything else is logged
  * with a reference the person can quote.
  */
-export function createDispatcher(routes: ChatRoutes, deps: { log: Logger; metrics: Metrics }): (chat: ChatAdapter) => InboundHandler {
-  const { log, metrics } = deps;
+export function createDispatcher(routes: ChatRoutes, deps: { log: Logger; app: FlowContext }): (chat: ChatAdapter) => InboundHandler {
+  const { log, app } = deps;
+  // Adapters time each event from its arrival (herald_event_handling_seconds), ack included.
   return (chat) => async (event) => {
-    const started = performance.now();
     try {
       return await route(event, chat);
     } catch (error) {
       await answerError(event, error);
       return undefined;
-    } finally {
-      metrics.eventLatency.observe({ platform: event.platform, kind: event.type }, (performance.now() - started) / 1_000);
     }
   };
 
@@ -55,7 +53,7 @@ export function createDispatcher(routes: ChatRoutes, deps: { log: Logger; metric
     const t = translator(event.actor.locale);
     switch (event.type) {
       case 'command':
-        return routes.registry.handle(event, chat, log);
+        return routes.registry.handle(event, chat, app);
       case 'action': {
         const id = decodeActionId(event.actionId);
         const handler = id && routes.actions?.[id.flow];

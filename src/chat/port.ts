@@ -203,4 +203,10 @@ export interface ChatAdapter {
   /** A direct message to a person. */
   notifyUser(user: UserRef, message: Message): Promise<ConversationRef>;
   membership(user: UserRef): Promise<Membership>;
+  /** User ids in a Slack user group / Discord role (by id or name), for "all must approve" and reminders. */
+  groupMembers(workspace: string, group: string): Promise<string[]>;
+  /** A link people can open to the message (Slack permalink; Discord message URL). */
+  permalink(ref: ConversationRef): Promise<string | undefined>;
+  /** Reads a message (a reaction names only the message): its text, author and files. */
+  fetchMessage(ref: ConversationRef): Promise<{ text: string; authorId: string; files: FileRef[] } | undefined>;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { translator, type Translate } from '../i18n/catalogue.ts';
+import type { FlowContext } from '../flow.ts';
 import type { Logger } from '../log.ts';
 import type { Actor, ChatAdapter, CommandDeclaration, CommandInvoked, ConversationRef, Membership, Responder } from './port.ts';
 
@@ -25,6 +26,8 @@ export interface CommandContext<O> {
   readonly log: Logger;
   /** The commands this person may run (for help). */
   readonly allowed: () => readonly Command[];
+  /** Stores, scheduler, assistant and chat platforms. */
+  readonly app: FlowContext;
 }
 
 export interface Command<S extends OptionsShape = OptionsShape> {
@@ -33,6 +36,11 @@ export interface Command<S extends OptionsShape = OptionsShape> {
   readonly description: string;
   readonly options: z.ZodObject<S>;
   readonly permission: Permission;
+  /**
+   * On Slack, "/draft some text" runs this sub-command ("draft new") when the first word names no
+   * other sub-command. Discord always names the sub-command.
+   */
+  readonly slackDefault?: boolean;
   run(context: CommandContext<z.output<z.ZodObject<S>>>): Promise<void>;
 }
 
@@ -52,7 +60,7 @@ export interface CommandRegistry {
   declarations(): CommandDeclaration[];
   mayRun(command: Command, membership: Membership): boolean;
   /** Resolves, checks permission, validates options and runs; every refusal goes back ephemerally. */
-  handle(event: CommandInvoked, chat: ChatAdapter, log: Logger): Promise<void>;
+  handle(event: CommandInvoked, chat: ChatAdapter, app: FlowContext): Promise<void>;
 }
 
 /** Validates every command at load: a bad definition stops start-up, not a user's click. */
@@ -69,6 +77,8 @@ export function createCommandRegistry(commands: readonly Command[]): CommandRegi
     }
     byName.set(command.name, command);
   }
+  const defaults = commands.filter((c) => c.slackDefault).map((c) => c.name.split(' ')[0]);
+  if (new Set(defaults).size !== defaults.length) throw new Error('a root command has two Slack defaults');
   for (const name of byName.keys()) {
     if (!name.includes(' ') && [...byName.keys()].some((other) => other.startsWith(`${name} `))) {
       throw new Error(`"${name}" cannot be both a command and a group of sub-commands`);
@@ -94,7 +104,7 @@ export function createCommandRegistry(commands: readonly Command[]): CommandRegi
     const first = text.split(/\s+/)[0] ?? '';
     const sub = byName.get(`${event.command} ${first.toLowerCase()}`);
     if (sub) return { command: sub, options: parseText(text.slice(first.length), Object.keys(sub.options.shape)), name: sub.name };
-    const root = byName.get(event.command);
+    const root = byName.get(event.command) ?? commands.find((c) => c.slackDefault && c.name.startsWith(`${event.command} `));
     if (root) return { command: root, options: parseText(text, Object.keys(root.options.shape)), name: root.name };
     return { options: {}, name: first ? `${event.command} ${first}` : event.command };
   };
@@ -113,7 +123,8 @@ export function createCommandRegistry(commands: readonly Command[]): CommandRegi
         })),
       })),
     mayRun,
-    async handle(event, chat, log) {
+    async handle(event, chat, app) {
+      const log = app.log;
       const t = translator(event.actor.locale);
       const { command, options, name } = resolve(event);
       const commandLog = log.child({ platform: event.platform, command: name, user: event.actor.ref.user, channel: event.channel.channel });
@@ -134,7 +145,15 @@ export function createCommandRegistry(commands: readonly Command[]): CommandRegi
       if (unknown.length > 0 || !parsed.success) {
         const problems = [
           ...unknown.map((option) => t('chat.unknownOption', { option })),
-          ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'options'}: ${issue.message}`)),
+          ...(parsed.success
+            ? []
+            : parsed.error.issues.map((issue) => {
+                const option = String(issue.path[0] ?? '');
+                const schema = command.options.shape[option];
+                return options[option] === undefined && schema
+                  ? t('chat.missingOption', { option, description: describe(schema) ?? option })
+                  : `${option || 'options'}: ${issue.message}`;
+              })),
         ];
         commandLog.info({ problems }, 'command refused: invalid options');
         await event.respond.ephemeral({ text: t('chat.invalidOptions', { command: command.name, problems: problems.join('; ') }) });
@@ -150,6 +169,7 @@ export function createCommandRegistry(commands: readonly Command[]): CommandRegi
         t,
         log: commandLog,
         allowed: () => commands.filter((c) => mayRun(c, membership)),
+        app,
       });
     },
   };

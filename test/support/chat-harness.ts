@@ -38,6 +38,8 @@ export interface ChatHarness {
   /** "herald ping" with options; Slack sends "/herald ping key:value", Discord a sub-command with options. */
   runCommand(user: UserRef, command: string, options?: Record<string, string>): Promise<void>;
   clickButton(user: UserRef, message: ConversationRef, actionId: string): Promise<void>;
+  /** A click on a button the message no longer shows, as from a screen that had not refreshed yet. */
+  clickStaleButton(user: UserRef, message: ConversationRef, actionId: string): Promise<void>;
   selectOption(user: UserRef, message: ConversationRef, actionId: string, value: string): Promise<void>;
   /** Submits the form most recently opened for the user, with values keyed by field id. */
   submitOpenForm(user: UserRef, values: Record<string, string>): Promise<void>;
@@ -66,5 +68,9 @@ export interface ChatHarness {
   rateLimitPosts(retryAfterSeconds: number, times?: number): void;
   /** How many 429s the emulator has given. */
   rateLimitHits(): number;
+  /** The environment that points a whole Herald (loadConfig) at this emulator. */
+  heraldEnv(): Record<string, string>;
+  /** How a person is mentioned in a command option on this platform (<@U123>). */
+  mention(user: UserRef): string;
   close(): Promise<void>;
 }

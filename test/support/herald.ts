@@ -1,6 +1,7 @@
 import { startHerald, type Herald } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Clock } from '../../src/core/clock.ts';
+import type { Command } from '../../src/chat/registry.ts';
 import type { Flow } from '../../src/flow.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 export { captureLogger } from './log.ts';
@@ -9,6 +10,7 @@ import { testMongoUri } from './mongo.ts';
 export interface TestHeraldOptions {
   dbName: string;
   flows?: readonly Flow[];
+  commands?: readonly Command[];
   env?: Record<string, string>;
   log?: Logger;
   clock?: Clock;
@@ -30,6 +32,7 @@ export async function startTestHerald(options: TestHeraldOptions): Promise<Heral
     log: options.log ?? createLogger({ level: 'silent', format: 'json' }),
     mongoUri: options.mongoUri ?? testMongoUri(),
     flows: options.flows ?? [],
+    commands: options.commands ?? [],
     ...(options.clock ? { clock: options.clock } : {}),
   });
 }

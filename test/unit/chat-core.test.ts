@@ -46,7 +46,7 @@ describe('conversation refs', () => {
 
 describe('command registry', () => {
   const draft = defineCommand({
-    name: 'draft',
+    name: 'compose',
     description: 'Draft a post',
     options: z.object({
       text: z.string().min(1).describe('What to post'),
@@ -59,13 +59,14 @@ describe('command registry', () => {
 
   it('declares commands once for every platform, with required flags and choices', () => {
     const registry = createCommandRegistry([...allCommands, draft]);
-    const declared = registry.declarations().find((d) => d.name === 'draft');
+    const declared = registry.declarations().find((d) => d.name === 'compose');
     expect(declared?.options).toEqual([
       { name: 'text', description: 'What to post', required: true },
       { name: 'networks', description: 'Networks, comma separated', required: false },
       { name: 'tone', description: 'Tone', required: false, choices: ['formal', 'casual'] },
     ]);
-    expect(registry.declarations().map((d) => d.name)).toEqual(['herald help', 'herald ping', 'draft']);
+    expect(registry.declarations().map((d) => d.name)).toEqual([...allCommands.map((c) => c.name), 'compose']);
+    expect(registry.declarations().find((d) => d.name === 'draft new')?.options[0]).toEqual({ name: 'text', description: 'The post text', required: true });
   });
 
   it('refuses bad definitions at load', () => {

@@ -170,9 +170,10 @@ export class Actors {
     return found;
   }
 
-  userClicksButton(input: { user: UserRef; channel?: ChannelRef; messageId: string; customId: string }): InteractionHandle {
+  /** stale: the button need not be on the message any more (a client that had not refreshed). */
+  userClicksButton(input: { user: UserRef; channel?: ChannelRef; messageId: string; customId: string; stale?: boolean }): InteractionHandle {
     const msg = this.#message(input.channel ? this.resolveChannel(input.channel) : undefined, input.messageId);
-    const button = this.#component(msg, input.customId);
+    const button = input.stale ? { type: 2 } as Json : this.#component(msg, input.customId);
     if (button.type !== 2) throw new Error(`discord emulator: ${input.customId} is not a button`);
     return this.#interaction(3, this.resolveUser(input.user), msg.channel_id, { custom_id: input.customId, component_type: 2, ...(button.id ? { id: button.id } : {}) }, msg);
   }

@@ -130,7 +130,7 @@ export class DiscordEmulator {
   userRunsMessageCommand(input: { user: UserRef; channel: ChannelRef; messageId: string; name: string }): InteractionHandle {
     return this.#actors.userRunsMessageCommand(input);
   }
-  userClicksButton(input: { user: UserRef; channel?: ChannelRef; messageId: string; customId: string }): InteractionHandle {
+  userClicksButton(input: { user: UserRef; channel?: ChannelRef; messageId: string; customId: string; stale?: boolean }): InteractionHandle {
     return this.#actors.userClicksButton(input);
   }
   userSelects(input: { user: UserRef; channel?: ChannelRef; messageId: string; customId: string; values: string[] }): InteractionHandle {

@@ -179,14 +179,15 @@ export class Actors {
   }
 
   /** block_actions for an element of a stored message (or of the user's ephemeral) found by action_id. */
-  private blockAction(opts: { user: string; channel: string; ts: string; actionId: string }, value?: string | string[]): Promise<DeliveryResult> {
+  private blockAction(opts: { user: string; channel: string; ts: string; actionId: string; stale?: boolean }, value?: string | string[]): Promise<DeliveryResult> {
     const u = this.user(opts.user);
     const c = this.channel(opts.channel);
     const msg = this.core.store.findMessage(c.id, opts.ts);
     const eph = msg ? undefined : this.core.store.state.ephemerals.find((e) => e.ts === opts.ts && e.user === u.id && !e.deleted);
     const blocks = msg?.blocks ?? eph?.blocks;
     if (!msg && !eph) throw new Error(`slack emulator: no message ${opts.ts} in ${c.id}`);
-    const found = findElement(blocks, opts.actionId);
+    // A stale click: a screen that still showed an element the message no longer has.
+    const found = findElement(blocks, opts.actionId) ?? (opts.stale ? { element: { type: 'button', text: { type: 'plain_text', text: 'stale' } } as Obj, blockId: 'stale' } : undefined);
     if (!found) throw new Error(`slack emulator: no element with action_id ${opts.actionId} in message ${opts.ts}`);
     const { element, blockId } = found;
     const actionTs = this.core.store.nextTs();
@@ -207,7 +208,8 @@ export class Actors {
     return this.hub.send('interactive', payload);
   }
 
-  userClicksButton(opts: { user: string; channel: string; ts: string; actionId: string }): Promise<DeliveryResult> {
+  /** stale: the button need not be on the message any more (a screen that had not refreshed). */
+  userClicksButton(opts: { user: string; channel: string; ts: string; actionId: string; stale?: boolean }): Promise<DeliveryResult> {
     return this.blockAction(opts);
   }
 

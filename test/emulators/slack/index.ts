@@ -165,7 +165,7 @@ export class SlackEmulator {
   userReacts(opts: { user: string; channel: string; ts: string; reaction: string }): Promise<DeliveryResult> {
     return this.actors.userReacts(opts);
   }
-  userClicksButton(opts: { user: string; channel: string; ts: string; actionId: string }): Promise<DeliveryResult> {
+  userClicksButton(opts: { user: string; channel: string; ts: string; actionId: string; stale?: boolean }): Promise<DeliveryResult> {
     return this.actors.userClicksButton(opts);
   }
   userSelectsOption(opts: { user: string; channel: string; ts: string; actionId: string; value: string | string[] }): Promise<DeliveryResult> {

@@ -1,15 +1,27 @@
 import type { Db } from 'mongodb';
 import type { Clock } from '../core/clock.ts';
 import { ensureIndexes, type Repository } from './indexes.ts';
+import { createApprovalStore, createAuditLog, createDraftStore, type ApprovalStore, type AuditLog, type DraftStore } from './drafts.ts';
 import { createLedger, type Ledger } from './ledger.ts';
+import { createSettingsStore, type SettingsStore } from './settings.ts';
 
 /** Every repository Herald has, created once and shared by all flows. */
 export interface Stores {
   readonly ledger: Ledger;
+  readonly drafts: DraftStore;
+  readonly approvals: ApprovalStore;
+  readonly audit: AuditLog;
+  readonly settings: SettingsStore;
 }
 
 export async function createStores(db: Db, clock: Clock): Promise<Stores> {
-  const stores: Stores = { ledger: createLedger(db, clock) };
+  const stores: Stores = {
+    ledger: createLedger(db, clock),
+    drafts: createDraftStore(db, clock),
+    approvals: createApprovalStore(db),
+    audit: createAuditLog(db, clock),
+    settings: createSettingsStore(db),
+  };
   await ensureIndexes(db, Object.values(stores) as Repository[]);
   return stores;
 }

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { adminsOnly, defineCommand } from '../src/chat/registry.ts';
+import { UserError } from '../src/core/errors.ts';
+import { isNetworkId, networkIds, type NetworkId } from '../src/core/networks.ts';
+
+/**
+ * `/herald settings approvals:here watch:here reaction:memo networks:bluesky,x`: where cards go,
+ * which channels the draft reaction works in, and the default networks.
+ */
+export default defineCommand({
+  name: 'herald settings',
+  description: 'Show or change where drafts go and how they start',
+  options: z.object({
+    approvals: z.string().optional().describe('"here" to make this channel the approvals channel'),
+    watch: z.enum(['here', 'off']).optional().describe('"here" to watch this channel for the draft reaction, "off" to stop'),
+    reaction: z.string().max(64).optional().describe('The emoji that turns a message into a draft'),
+    networks: z.string().optional().describe('Default networks, comma separated'),
+  }),
+  permission: adminsOnly,
+  async run({ app, channel, options, respond, t }) {
+    const workspace = `${channel.platform}:${channel.workspace}`;
+    const current = await app.stores.settings.get(workspace);
+    const changes: Parameters<typeof app.stores.settings.update>[1] = {};
+    if (options.approvals) changes.approvalsChannel = options.approvals === 'here' ? channel.channel : options.approvals.replace(/^<#([\w]+)(\|.*)?>$/, '$1');
+    if (options.watch === 'here') changes.watchedChannels = [...new Set([...current.watchedChannels, channel.channel])];
+    if (options.watch === 'off') changes.watchedChannels = current.watchedChannels.filter((c) => c !== channel.channel);
+    if (options.reaction) changes.draftReaction = options.reaction.replace(/^:|:$/g, '');
+    if (options.networks) {
+      const names = options.networks.toLowerCase().split(/[\s,]+/).filter(Boolean);
+      const unknown = names.filter((n) => !isNetworkId(n));
+      if (unknown.length) throw new UserError('unknown_network', t('draft.unknownNetwork', { names: unknown.join(', '), known: networkIds.join(', ') }));
+      changes.defaultNetworks = names as NetworkId[];
+    }
+    const saved = Object.keys(changes).length ? await app.stores.settings.update(workspace, changes) : current;
+    await respond.ephemeral({
+      text: t('settings.summary', {
+        approvals: saved.approvalsChannel ?? t('settings.sameChannel'),
+        watched: saved.watchedChannels.join(', ') || '—',
+        reaction: saved.draftReaction,
+        networks: saved.defaultNetworks.join(', '),
+      }),
+    });
+  },
+});

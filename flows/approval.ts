@@ -1,0 +1,521 @@
+import { z } from 'zod';
+import type { ActionId } from '../src/chat/action-id.ts';
+import type { FormValues } from '../src/chat/model.ts';
+import type { ConversationEvent } from '../src/chat/dispatcher.ts';
+import type { ActionClicked, Actor, ChatAdapter, ConversationRef, FileRef, FormResult, FormSubmitted, UserRef } from '../src/chat/port.ts';
+import { allShortcuts, SHORTCUT_DRAFT } from '../commands/shortcuts.ts';
+import { parseRef, serializeRef } from '../src/chat/port.ts';
+import { allowed, newDraftId, type Draft, type DraftAction, type DraftImage, type DraftStatus } from '../src/core/draft.ts';
+import { renderDiff, wordDiff } from '../src/core/diff.ts';
+import { UserError } from '../src/core/errors.ts';
+import { fitToNetwork } from '../src/core/fit.ts';
+import { isNetworkId, networkIds, type NetworkId } from '../src/core/networks.ts';
+import { checkApproval, progress, type ApprovalPolicy, type ApprovalStep, type Person } from '../src/core/policy.ts';
+import { defineFlow, type FlowContext } from '../src/flow.ts';
+import { translator, type Translate } from '../src/i18n/catalogue.ts';
+import { JobNames } from '../src/jobs/names.ts';
+import { defineJob } from '../src/jobs/scheduler.ts';
+import { draftAction, draftCard, FLOW, formatWhen, parseEntity } from './approval-card.ts';
+
+/** The longest text a draft may have: LinkedIn's whole post, and Slack's longest form input. */
+export const MAX_DRAFT_CHARS = 3_000;
+const MIN_LEAD_MS = 60_000;
+
+export interface NewDraft {
+  author: Actor;
+  /** Where the request came from: its channel hosts the card when no approvals channel is set. */
+  channel: ConversationRef;
+  text: string;
+  networks?: string;
+  when?: string;
+  source?: ConversationRef;
+  images?: DraftImage[];
+  labels?: string[];
+  urgent?: boolean;
+}
+
+const wsKey = (ref: { platform: string; workspace: string }): string => `${ref.platform}:${ref.workspace}`;
+const userRef = (draft: Draft, user: string): UserRef => {
+  const [platform, workspace] = draft.workspace.split(':') as [UserRef['platform'], string];
+  return { platform, workspace, user };
+};
+
+export function parseNetworks(raw: string | undefined, fallback: readonly NetworkId[], t: Translate): NetworkId[] {
+  if (!raw?.trim()) return [...fallback];
+  const names = raw.toLowerCase().split(/[\s,;]+/).filter(Boolean).map((n) => (n === 'twitter' ? 'x' : n));
+  const unknown = names.filter((n) => !isNetworkId(n));
+  if (unknown.length > 0) throw new UserError('unknown_network', t('draft.unknownNetwork', { names: unknown.join(', '), known: networkIds.join(', ') }));
+  return [...new Set(names as NetworkId[])];
+}
+
+/** "2026-12-01 14:30" or ISO 8601; no offset means UTC. Refuses the past. */
+export function parseWhen(raw: string | undefined, now: Date, t: Translate): Date | undefined {
+  if (!raw?.trim()) return undefined;
+  const text = raw.trim().replace(' ', 'T');
+  const withZone = /([zZ]|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}${/T\d\d:\d\d$/.test(text) ? ':00' : ''}Z`;
+  const date = new Date(withZone);
+  if (Number.isNaN(date.getTime())) throw new UserError('bad_date', t('draft.badDate', { value: raw }));
+  if (date.getTime() < now.getTime() + MIN_LEAD_MS) throw new UserError('past_date', t('draft.pastDate', { value: formatWhen(date) }));
+  return date;
+}
+
+export async function createDraft(app: FlowContext, chat: ChatAdapter, input: NewDraft): Promise<Draft> {
+  const t = translator(input.author.locale);
+  const text = input.text.trim();
+  if (!text) throw new UserError('draft_empty', t('draft.empty'));
+  if ([...text].length > MAX_DRAFT_CHARS) throw new UserError('draft_too_long', t('draft.tooLong', { length: [...text].length, max: MAX_DRAFT_CHARS }));
+  const workspace = wsKey(input.channel);
+  const settings = await app.stores.settings.get(workspace);
+  const targets = parseNetworks(input.networks, settings.defaultNetworks, t);
+  const scheduledAt = parseWhen(input.when, app.clock.now(), t);
+  const variants = await app.assistant.draftVariants({ text, networks: targets, ...(settings.voice ? { voice: settings.voice } : {}), ...(input.author.locale ? { locale: input.author.locale } : {}) });
+  const now = app.clock.now();
+  const draft: Draft = {
+    id: newDraftId(),
+    workspace,
+    authorId: input.author.ref.user,
+    authorName: input.author.name,
+    status: 'pending',
+    version: 1,
+    text,
+    networks: targets,
+    variants,
+    labels: input.labels ?? [],
+    images: input.images ?? [],
+    ...(input.source ? { source: serializeRef(input.source) } : {}),
+    ...(input.source ? { sourceLink: await chat.permalink(input.source).catch(() => undefined) } : {}),
+    ...(scheduledAt ? { scheduledAt } : {}),
+    ...(input.urgent ? { urgent: true } : {}),
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (draft.sourceLink === undefined) delete draft.sourceLink;
+  await app.stores.drafts.insert(draft);
+  await audit(app, draft, input.author, 'create', null, 'pending');
+  const channel: ConversationRef = { platform: input.channel.platform, workspace: input.channel.workspace, channel: settings.approvalsChannel ?? input.channel.channel };
+  const card = await chat.post(channel, await cardFor(app, chat, draft));
+  const withCard = { ...draft, card: serializeRef(card) };
+  await app.stores.drafts.update(draft.id, draft, { card: withCard.card });
+  await scheduleFollowUps(app, withCard, settings.policy);
+  app.log.info({ draftId: draft.id, workspace, networks: targets, assistant: app.assistant.mode }, 'draft created');
+  return withCard;
+}
+
+async function audit(app: FlowContext, draft: Draft, actor: Actor, action: DraftAction, from: DraftStatus | null, to: DraftStatus | null, comment?: string): Promise<void> {
+  await app.stores.audit.append({ draftId: draft.id, actorId: actor.ref.user, actorName: actor.name, action, from, to, version: draft.version, ...(comment ? { comment } : {}) });
+}
+
+async function policyOf(app: FlowContext, draft: Draft): Promise<ApprovalPolicy> {
+  const settings = await app.stores.settings.get(draft.workspace);
+  const channel = draft.card ? parseRef(draft.card)?.channel : undefined;
+  return app.stores.settings.policyFor(settings, channel);
+}
+
+/** Group sizes for "all" steps, resolved from the platform when needed. */
+async function eligibleCounts(chat: ChatAdapter, draft: Draft, policy: ApprovalPolicy): Promise<(step: ApprovalStep) => number> {
+  const counts = new Map<ApprovalStep, number>();
+  for (const step of policy.steps) {
+    if (step.required !== 'all') continue;
+    const members = new Set(step.approvers.users);
+    for (const group of step.approvers.groups) for (const user of await chat.groupMembers(userRef(draft, '').workspace, group)) members.add(user);
+    members.delete(policy.allowSelfApproval ? '' : draft.authorId);
+    counts.set(step, members.size);
+  }
+  return (step) => counts.get(step) ?? 1;
+}
+
+async function stateOf(app: FlowContext, chat: ChatAdapter, draft: Draft) {
+  const policy = await policyOf(app, draft);
+  const approvals = await app.stores.approvals.forVersion(draft.id, draft.version);
+  const count = await eligibleCounts(chat, draft, policy);
+  const state = progress(policy, { ...draft, approvals }, count);
+  return { policy, approvals, count, state, stepName: state.currentStep === undefined ? undefined : policy.steps[state.currentStep]?.name };
+}
+
+async function cardFor(app: FlowContext, chat: ChatAdapter, draft: Draft) {
+  const settings = await app.stores.settings.get(draft.workspace);
+  const { state, stepName } = await stateOf(app, chat, draft);
+  return draftCard(draft, { ...state, ...(stepName ? { stepName } : {}) }, translator(settings.locale));
+}
+
+async function refreshCard(app: FlowContext, chat: ChatAdapter, draft: Draft): Promise<void> {
+  const ref = draft.card ? parseRef(draft.card) : undefined;
+  if (ref) await chat.update(ref, await cardFor(app, chat, draft));
+}
+
+async function inThread(chat: ChatAdapter, draft: Draft, text: string): Promise<void> {
+  const ref = draft.card ? parseRef(draft.card) : undefined;
+  if (ref) await chat.reply(ref, { text });
+}
+
+/** Reminders for approvers, and the fail-closed check at the scheduled time. Idempotent. */
+async function scheduleFollowUps(app: FlowContext, draft: Draft, policy: ApprovalPolicy): Promise<void> {
+  await app.scheduler.cancel(JobNames.approvalRemind, { draftId: draft.id });
+  if (draft.status === 'pending') {
+    await app.scheduler.at(new Date(app.clock.now().getTime() + policy.remindAfterMinutes * 60_000), JobNames.approvalRemind, { draftId: draft.id, version: draft.version, escalate: false });
+  }
+  await app.scheduler.cancel(JobNames.publishDue, { draftId: draft.id });
+  if (draft.scheduledAt && !['rejected', 'expired', 'published', 'failed'].includes(draft.status)) {
+    await app.scheduler.at(draft.scheduledAt, JobNames.publishDue, { draftId: draft.id });
+  }
+}
+
+/** Loads the draft a click or form is about and refuses stale versions and finished drafts. */
+async function load(app: FlowContext, entityId: string, t: Translate, action: DraftAction): Promise<Draft> {
+  const entity = parseEntity(entityId);
+  const draft = entity ? await app.stores.drafts.get(entity.draftId) : null;
+  if (!entity || !draft) throw new UserError('draft_missing', t('draft.missing'));
+  if (entity.version !== draft.version) throw new UserError('old_version', t('draft.refused.old_version', { version: entity.version, current: draft.version }));
+  if (!allowed(draft.status, action)) throw new UserError('not_allowed', t('draft.notAllowed', { status: t(`draft.status.${draft.status}`) }));
+  return draft;
+}
+
+async function personOf(chat: ChatAdapter, actor: Actor): Promise<Person> {
+  const membership = await chat.membership(actor.ref);
+  return { user: actor.ref.user, isAdmin: membership.isAdmin, groups: membership.groups };
+}
+
+async function approve(app: FlowContext, chat: ChatAdapter, event: ActionClicked, id: ActionId, t: Translate): Promise<void> {
+  const entity = parseEntity(id.entityId);
+  const draft = entity ? await app.stores.drafts.get(entity.draftId) : null;
+  if (!entity || !draft) throw new UserError('draft_missing', t('draft.missing'));
+  const { policy, approvals, count } = await stateOf(app, chat, draft);
+  const person = await personOf(chat, event.actor);
+  const verdict = checkApproval(policy, { ...draft, approvals, pending: draft.status === 'pending' }, person, entity.version, count);
+  if (!verdict.ok) {
+    await audit(app, draft, event.actor, 'refused', draft.status, draft.status, `approve: ${verdict.reason}`);
+    app.log.warn({ draftId: draft.id, user: person.user, reason: verdict.reason }, 'approval refused');
+    throw new UserError(verdict.reason, t(`draft.refused.${verdict.reason}`, { version: entity.version, current: draft.version }));
+  }
+  const counted = await app.stores.approvals.add(draft.id, { user: person.user, step: verdict.step, version: draft.version, at: app.clock.now() });
+  if (!counted) throw new UserError('already_approved', t('draft.refused.already_approved', { version: draft.version, current: draft.version }));
+  await audit(app, draft, event.actor, 'approve', 'pending', 'pending', policy.steps[verdict.step]?.name);
+  const after = await stateOf(app, chat, draft);
+  if (after.state.complete) {
+    // Two approvers finishing at once both land here; the ledger's unique key lets one decide.
+    const claim = await app.stores.ledger.begin(`decision:${draft.id}:v${draft.version}:approved`, 'decision');
+    if (claim.status === 'started') {
+      const to: DraftStatus = draft.scheduledAt ? 'scheduled' : 'approved';
+      const decided = { ...draft, status: to, decidedBy: event.actor.name, decidedAt: app.clock.now() };
+      await app.stores.drafts.update(draft.id, draft, { status: to, decidedBy: decided.decidedBy, decidedAt: decided.decidedAt });
+      await audit(app, draft, event.actor, 'approve', 'pending', to);
+      await app.stores.ledger.complete(claim.entry.key, { status: to });
+      await scheduleFollowUps(app, decided, policy);
+      await refreshCard(app, chat, decided);
+      await inThread(chat, decided, to === 'scheduled' ? t('draft.outcome.scheduled', { who: event.actor.name, when: formatWhen(decided.scheduledAt!) }) : t('draft.outcome.approved', { who: event.actor.name }));
+      return;
+    }
+  }
+  await refreshCard(app, chat, draft);
+}
+
+const changesSchema = z.object({ reason: z.enum(['tone', 'facts', 'legal', 'typo', 'other']), comment: z.string().max(1_000).optional() });
+
+async function onAction(app: FlowContext, event: ActionClicked, id: ActionId, chat: ChatAdapter): Promise<void> {
+  const t = translator(event.actor.locale);
+  const action = id.action === 'more' ? event.value ?? '' : id.action;
+  switch (action) {
+    case 'approve':
+      return approve(app, chat, event, id, t);
+    case 'changes': {
+      const draft = await load(app, id.entityId, t, 'request_changes');
+      return event.respond.openForm({
+        id: draftAction('changes', draft),
+        title: t('draft.form.changes.title'),
+        submitLabel: t('draft.form.send'),
+        fields: [
+          { kind: 'select', id: 'reason', label: t('draft.form.changes.reason'), required: true, options: (['tone', 'facts', 'legal', 'typo', 'other'] as const).map((r) => ({ label: t(`draft.reason.${r}`), value: r })) },
+          { kind: 'text', id: 'comment', label: t('draft.form.changes.comment'), multiline: true, required: false, maxLength: 1_000 },
+        ],
+      });
+    }
+    case 'edit': {
+      const draft = await load(app, id.entityId, t, 'edit');
+      return event.respond.openForm({
+        id: draftAction('edit', draft),
+        title: t('draft.form.edit.title'),
+        submitLabel: t('draft.form.save'),
+        fields: [
+          { kind: 'text', id: 'text', label: t('draft.form.edit.text'), multiline: true, required: true, maxLength: MAX_DRAFT_CHARS, initial: draft.text },
+          { kind: 'text', id: 'networks', label: t('draft.form.edit.networks'), required: false, initial: draft.networks.join(', ') },
+        ],
+      });
+    }
+    case 'schedule': {
+      const draft = await load(app, id.entityId, t, 'schedule');
+      return event.respond.openForm({
+        id: draftAction('schedule', draft),
+        title: t('draft.form.schedule.title'),
+        submitLabel: t('draft.form.save'),
+        fields: [{ kind: 'datetime', id: 'when', label: t('draft.form.schedule.when'), required: true, ...(draft.scheduledAt ? { initial: draft.scheduledAt } : {}) }],
+      });
+    }
+    case 'assign': {
+      const draft = await load(app, id.entityId, t, 'assign');
+      return event.respond.openForm({
+        id: draftAction('assign', draft),
+        title: t('draft.form.assign.title'),
+        submitLabel: t('draft.form.save'),
+        fields: [
+          { kind: 'user', id: 'assignee', label: t('draft.form.assign.who'), required: true },
+          { kind: 'datetime', id: 'due', label: t('draft.form.assign.due'), required: false },
+        ],
+      });
+    }
+    case 'reject': {
+      const draft = await load(app, id.entityId, t, 'reject');
+      return decide(app, chat, draft, event.actor, 'reject', 'rejected', t);
+    }
+    case 'regenerate': {
+      const draft = await load(app, id.entityId, t, 'regenerate');
+      const settings = await app.stores.settings.get(draft.workspace);
+      const variants = await app.assistant.draftVariants({ text: draft.text, networks: draft.networks, ...(settings.voice ? { voice: settings.voice } : {}) });
+      return newVersion(app, chat, draft, event.actor, { variants }, 'regenerate', t);
+    }
+    case 'history': {
+      const draft = await load(app, id.entityId, t, 'create');
+      return event.respond.ephemeral({ text: await historyText(app, draft.id, t) });
+    }
+    default:
+      throw new UserError('unknown_action', t('chat.staleAction'));
+  }
+}
+
+async function decide(app: FlowContext, chat: ChatAdapter, draft: Draft, actor: Actor, action: DraftAction, to: DraftStatus, t: Translate): Promise<void> {
+  const changed = await app.stores.drafts.update(draft.id, draft, { status: to, decidedBy: actor.name, decidedAt: app.clock.now() });
+  if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
+  const decided = { ...draft, status: to, decidedBy: actor.name };
+  await audit(app, draft, actor, action, draft.status, to);
+  await scheduleFollowUps(app, decided, await policyOf(app, draft));
+  await refreshCard(app, chat, decided);
+}
+
+/** A new version: approvals of the old one no longer count (they are bound to its number). */
+async function newVersion(app: FlowContext, chat: ChatAdapter, draft: Draft, actor: Actor, changes: Partial<Draft>, action: DraftAction, t: Translate): Promise<void> {
+  const policy = await policyOf(app, draft);
+  const next: Draft = { ...draft, ...changes, version: draft.version + 1, status: 'pending' };
+  const changed = await app.stores.drafts.update(draft.id, draft, { ...changes, version: next.version, status: 'pending' });
+  if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
+  await audit(app, next, actor, action, draft.status, 'pending');
+  await scheduleFollowUps(app, next, policy);
+  await refreshCard(app, chat, next);
+  if (changes.text !== undefined && changes.text !== draft.text) {
+    await inThread(chat, next, `${t('draft.diffTitle', { who: actor.name, from: draft.version, to: next.version })}\n${renderDiff(wordDiff(draft.text, next.text))}`);
+  } else {
+    await inThread(chat, next, t('draft.newVersion', { who: actor.name, version: next.version }));
+  }
+}
+
+async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat: ChatAdapter): Promise<FormResult | void> {
+  const t = translator(event.actor.locale);
+  const values: FormValues = event.values;
+  switch (id.action) {
+    case 'changes': {
+      const draft = await load(app, id.entityId, t, 'request_changes');
+      const parsed = changesSchema.safeParse({ reason: values.reason, comment: values.comment || undefined });
+      if (!parsed.success) return { errors: { reason: t('draft.form.changes.pickReason') } };
+      const changed = await app.stores.drafts.update(draft.id, draft, { status: 'changes_requested' });
+      if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
+      const reason = t(`draft.reason.${parsed.data.reason}`);
+      const note = t('draft.changesRequested', { who: event.actor.name, reason, comment: parsed.data.comment ?? '' }).trim();
+      const next = { ...draft, status: 'changes_requested' as const };
+      await audit(app, draft, event.actor, 'request_changes', draft.status, 'changes_requested', `${parsed.data.reason}: ${parsed.data.comment ?? ''}`.trim());
+      await scheduleFollowUps(app, next, await policyOf(app, draft));
+      await refreshCard(app, chat, next);
+      await inThread(chat, next, note);
+      await chat.notifyUser(userRef(draft, draft.authorId), { text: t('draft.changesRequestedDm', { id: draft.id, who: event.actor.name, reason, comment: parsed.data.comment ?? '' }).trim() });
+      return;
+    }
+    case 'edit': {
+      const draft = await load(app, id.entityId, t, 'edit');
+      const text = (values.text ?? '').trim();
+      if (!text) return { errors: { text: t('draft.empty') } };
+      if ([...text].length > MAX_DRAFT_CHARS) return { errors: { text: t('draft.tooLong', { length: [...text].length, max: MAX_DRAFT_CHARS }) } };
+      let targets: NetworkId[];
+      try {
+        targets = parseNetworks(values.networks, draft.networks, t);
+      } catch (error) {
+        return { errors: { networks: (error as Error).message } };
+      }
+      const variants = targets.map((network) => ({ network, posts: fitToNetwork(text, network).posts, source: 'person' as const }));
+      return newVersion(app, chat, draft, event.actor, { text, networks: targets, variants }, 'edit', t);
+    }
+    case 'schedule': {
+      const draft = await load(app, id.entityId, t, 'schedule');
+      let when: Date | undefined;
+      try {
+        when = parseWhen(values.when, app.clock.now(), t);
+      } catch (error) {
+        return { errors: { when: (error as Error).message } };
+      }
+      if (!when) return { errors: { when: t('draft.badDate', { value: '' }) } };
+      const to: DraftStatus = draft.status === 'approved' ? 'scheduled' : draft.status;
+      const changed = await app.stores.drafts.update(draft.id, draft, { scheduledAt: when, status: to });
+      if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
+      const next = { ...draft, scheduledAt: when, status: to };
+      await audit(app, draft, event.actor, 'schedule', draft.status, to, formatWhen(when));
+      await scheduleFollowUps(app, next, await policyOf(app, draft));
+      await refreshCard(app, chat, next);
+      return;
+    }
+    case 'assign': {
+      const draft = await load(app, id.entityId, t, 'assign');
+      const assignee = values.assignee?.replace(/^<@!?([\w]+)>$/, '$1').trim();
+      if (!assignee) return { errors: { assignee: t('draft.form.assign.pick') } };
+      let due: Date | undefined;
+      try {
+        due = parseWhen(values.due, app.clock.now(), t);
+      } catch (error) {
+        return { errors: { due: (error as Error).message } };
+      }
+      const changed = await app.stores.drafts.update(draft.id, draft, { assigneeId: assignee, ...(due ? { dueAt: due } : {}) });
+      if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
+      const next = { ...draft, assigneeId: assignee, ...(due ? { dueAt: due } : {}) };
+      await audit(app, draft, event.actor, 'assign', draft.status, draft.status, `${assignee}${due ? ` ${formatWhen(due)}` : ''}`);
+      await refreshCard(app, chat, next);
+      await chat.notifyUser(userRef(draft, assignee), { text: t('draft.assignedDm', { id: draft.id, who: event.actor.name, due: due ? formatWhen(due) : '—' }) });
+      return;
+    }
+    default:
+      throw new UserError('unknown_form', t('chat.staleAction'));
+  }
+}
+
+export async function historyText(app: FlowContext, draftId: string, t: Translate): Promise<string> {
+  const entries = await app.stores.audit.history(draftId);
+  if (entries.length === 0) return t('draft.missing');
+  const lines = entries.map((e) => `${formatWhen(e.at)} · ${e.actorName} · ${t(`draft.action.${e.action}`)} · v${e.version}${e.from !== e.to ? ` · ${e.from ?? '∅'} → ${e.to ?? '∅'}` : ''}${e.comment ? ` · ${e.comment}` : ''}`);
+  return `${t('draft.historyTitle', { id: draftId })}\n${lines.join('\n')}`;
+}
+
+const emojiNames: Record<string, string> = { memo: '📝', pencil2: '✏️', mega: '📣', loudspeaker: '📢', white_check_mark: '✅', star: '⭐' };
+
+function imagesOf(files: readonly FileRef[]): DraftImage[] {
+  return files.filter((f) => !f.mimeType || f.mimeType.startsWith('image/')).map((f) => ({ url: f.url, alt: f.alt ?? f.name }));
+}
+
+/** The draft reaction in a watched channel, and "@Herald draft …". */
+async function onConversation(app: FlowContext, event: ConversationEvent, chat: ChatAdapter): Promise<void> {
+  const t = translator(event.actor.locale);
+  if (event.type === 'reaction') {
+    const settings = await app.stores.settings.get(wsKey(event.message));
+    const wanted = settings.draftReaction;
+    if (event.emoji !== wanted && event.emoji !== emojiNames[wanted]) return;
+    if (!settings.watchedChannels.includes(event.message.channel)) return;
+    // Several people reacting with the emoji make one draft.
+    const claim = await app.stores.ledger.begin(`reaction-draft:${serializeRef(event.message)}`, 'draft');
+    if (claim.status !== 'started') return;
+    const message = await chat.fetchMessage(event.message);
+    if (!message) return;
+    try {
+      const draft = await createDraft(app, chat, { author: event.actor, channel: event.message, text: message.text, source: event.message, images: imagesOf(message.files) });
+      await app.stores.ledger.complete(claim.entry.key, { draftId: draft.id });
+      await chat.reply(event.message, { text: t('draft.created', { id: draft.id }) });
+    } catch (error) {
+      await app.stores.ledger.fail(claim.entry.key, error instanceof Error ? error.message : String(error));
+      if (error instanceof UserError) await chat.reply(event.message, { text: error.message });
+      else throw error;
+    }
+    return;
+  }
+  if (event.type === 'mention') {
+    const match = /^\s*draft\b\s*([\s\S]*)$/i.exec(event.text);
+    if (!match) return;
+    try {
+      const draft = await createDraft(app, chat, { author: event.actor, channel: event.message, text: match[1] ?? '', source: event.message, images: imagesOf(event.files) });
+      await chat.reply(event.message, { text: t('draft.created', { id: draft.id }) });
+    } catch (error) {
+      // A mention has no private answer channel: a refusal goes to the thread, to its author's eyes.
+      if (error instanceof UserError) await chat.reply(event.message, { text: error.message });
+      else throw error;
+    }
+  }
+}
+
+const remindSchema = z.object({ draftId: z.string().regex(/^d-[a-z0-9]+$/), version: z.number().int().min(1), escalate: z.boolean() });
+
+export default defineFlow({
+  name: FLOW,
+  jobs: (app) => [
+    defineJob({
+      name: JobNames.approvalRemind,
+      schema: remindSchema,
+      async handler({ draftId, version, escalate }, { log }) {
+        const draft = await app.stores.drafts.get(draftId);
+        if (!draft || draft.status !== 'pending' || draft.version !== version) return;
+        const chat = app.chat.get(userRef(draft, '').platform);
+        if (!chat) return;
+        const settings = await app.stores.settings.get(draft.workspace);
+        const t = translator(settings.locale);
+        const { policy, state, stepName } = await stateOf(app, chat, draft);
+        const minutes = Math.round((app.clock.now().getTime() - draft.updatedAt.getTime()) / 60_000);
+        const step = state.currentStep === undefined ? undefined : policy.steps[state.currentStep];
+        const spec = escalate ? policy.escalateTo ?? step?.approvers : step?.approvers;
+        const people = new Set(spec?.users ?? []);
+        for (const group of spec?.groups ?? []) for (const user of await chat.groupMembers(userRef(draft, '').workspace, group)) people.add(user);
+        people.delete(draft.authorId);
+        const text = t(escalate ? 'draft.escalation' : 'draft.reminder', { id: draft.id, minutes, step: stepName ?? '', have: state.have, need: state.need });
+        await inThread(chat, draft, text);
+        for (const user of [...people].slice(0, 20)) await chat.notifyUser(userRef(draft, user), { text });
+        log.info({ draftId, escalate, notified: people.size }, escalate ? 'approval escalated' : 'approvers reminded');
+        if (!escalate) {
+          const delay = Math.max(1, policy.escalateAfterMinutes - policy.remindAfterMinutes) * 60_000;
+          await app.scheduler.at(new Date(app.clock.now().getTime() + delay), JobNames.approvalRemind, { draftId, version, escalate: true });
+        }
+      },
+    }),
+    defineJob({
+      name: JobNames.publishDue,
+      schema: z.object({ draftId: z.string().regex(/^d-[a-z0-9]+$/) }),
+      async handler({ draftId }, { log }) {
+        const draft = await app.stores.drafts.get(draftId);
+        if (!draft) return;
+        const chat = app.chat.get(userRef(draft, '').platform);
+        const settings = await app.stores.settings.get(draft.workspace);
+        const t = translator(settings.locale);
+        if (draft.status === 'pending' || draft.status === 'changes_requested') {
+          // Fail closed: nothing unapproved reaches a network.
+          if (!(await app.stores.drafts.update(draft.id, draft, { status: 'expired' }))) return;
+          const expired = { ...draft, status: 'expired' as const };
+          await app.stores.audit.append({ draftId, actorId: 'herald', actorName: 'Herald', action: 'expire', from: draft.status, to: 'expired', version: draft.version, comment: 'not approved at its scheduled time' });
+          log.warn({ draftId, status: draft.status }, 'draft not approved at its scheduled time: not published');
+          if (chat) {
+            await refreshCard(app, chat, expired);
+            await chat.notifyUser(userRef(draft, draft.authorId), { text: t('draft.expiredDm', { id: draft.id, when: draft.scheduledAt ? formatWhen(draft.scheduledAt) : '' }) });
+          }
+          return;
+        }
+        if (draft.status !== 'scheduled') return;
+        // Network accounts and publishing arrive with the publishing flow; until an account is
+        // connected, a due draft fails with a message that says so rather than vanishing.
+        if (!(await app.stores.drafts.update(draft.id, draft, { status: 'failed' }))) return;
+        await app.stores.audit.append({ draftId, actorId: 'herald', actorName: 'Herald', action: 'expire', from: 'scheduled', to: 'failed', version: draft.version, comment: 'no connected network account' });
+        log.warn({ draftId }, 'draft due but no network account is connected');
+        if (chat) {
+          await refreshCard(app, chat, { ...draft, status: 'failed' });
+          await chat.notifyUser(userRef(draft, draft.authorId), { text: t('draft.noAccountDm', { id: draft.id, networks: draft.networks.join(', ') }) });
+        }
+      },
+    }),
+  ],
+  chat: (app) => ({
+    actions: { [FLOW]: (event, id, chat) => onAction(app, event, id, chat) },
+    forms: { [FLOW]: (event, id, chat) => onForm(app, event, id, chat) },
+    shortcuts: [
+      {
+        declaration: allShortcuts.find((s) => s.id === SHORTCUT_DRAFT)!,
+        async run(event, chat) {
+          const draft = await createDraft(app, chat, {
+            author: event.actor,
+            channel: { platform: event.message.platform, workspace: event.message.workspace, channel: event.message.channel },
+            text: event.text,
+            source: event.message,
+            images: imagesOf(event.files),
+          });
+          await event.respond.ephemeral({ text: translator(event.actor.locale)('draft.created', { id: draft.id }) });
+        },
+      },
+    ],
+    listeners: [(event, chat) => onConversation(app, event, chat)],
+  }),
+});

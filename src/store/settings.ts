@@ -1,0 +1,57 @@
+import type { Collection, Db } from 'mongodb';
+import type { BrandVoice } from '../ai/assistant.ts';
+import type { NetworkId } from '../core/networks.ts';
+import { defaultPolicy, type ApprovalPolicy } from '../core/policy.ts';
+import type { Repository } from './indexes.ts';
+
+/** A team's own settings, set from chat with /herald commands. */
+export interface WorkspaceSettings {
+  workspace: string;
+  /** Channel id where draft cards go; the channel a draft came from when unset. */
+  approvalsChannel?: string;
+  /** Channels where the draft reaction turns a message into a draft. */
+  watchedChannels: string[];
+  /** Slack emoji name or Discord unicode emoji that starts a draft. */
+  draftReaction: string;
+  defaultNetworks: NetworkId[];
+  voice?: BrandVoice;
+  policy: ApprovalPolicy;
+  /** A channel's own policy overrides the workspace's. */
+  channelPolicies: { channel: string; policy: ApprovalPolicy }[];
+  locale?: string;
+}
+
+type SettingsDocument = Omit<WorkspaceSettings, 'workspace'> & { _id: string };
+
+export interface SettingsStore extends Repository {
+  get(workspace: string): Promise<WorkspaceSettings>;
+  update(workspace: string, changes: Partial<Omit<WorkspaceSettings, 'workspace'>>): Promise<WorkspaceSettings>;
+  /** The policy that governs a draft created in `channel`. */
+  policyFor(settings: WorkspaceSettings, channel: string | undefined): ApprovalPolicy;
+}
+
+export function defaultSettings(workspace: string): WorkspaceSettings {
+  return { workspace, watchedChannels: [], draftReaction: 'memo', defaultNetworks: ['bluesky', 'mastodon'], policy: defaultPolicy, channelPolicies: [] };
+}
+
+export function createSettingsStore(db: Db): SettingsStore {
+  const settings: Collection<SettingsDocument> = db.collection<SettingsDocument>('workspace_settings');
+  const get = async (workspace: string): Promise<WorkspaceSettings> => {
+    const found = await settings.findOne({ _id: workspace });
+    if (!found) return defaultSettings(workspace);
+    const { _id, ...rest } = found;
+    return { ...defaultSettings(workspace), ...rest, workspace: _id };
+  };
+  return {
+    collectionName: 'workspace_settings',
+    indexes: [],
+    get,
+    async update(workspace, changes) {
+      await settings.updateOne({ _id: workspace }, { $set: changes }, { upsert: true });
+      return get(workspace);
+    },
+    policyFor(current, channel) {
+      return current.channelPolicies.find((p) => p.channel === channel)?.policy ?? current.policy;
+    },
+  };
+}

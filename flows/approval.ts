@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ActionId } from '../src/chat/action-id.ts';
-import type { FormValues } from '../src/chat/model.ts';
+import type { Form, FormValues } from '../src/chat/model.ts';
 import type { ConversationEvent } from '../src/chat/dispatcher.ts';
 import type { ActionClicked, Actor, ChatAdapter, ConversationRef, FileRef, FormResult, FormSubmitted, UserRef } from '../src/chat/port.ts';
 import { allShortcuts, SHORTCUT_DRAFT } from '../commands/shortcuts.ts';
@@ -209,7 +209,52 @@ async function approve(app: FlowContext, chat: ChatAdapter, event: ActionClicked
   await refreshCard(app, chat, draft);
 }
 
-const changesSchema = z.object({ reason: z.enum(['tone', 'facts', 'legal', 'typo', 'other']), comment: z.string().max(1_000).optional() });
+const reasons = ['tone', 'facts', 'legal', 'typo', 'other'] as const;
+
+/** The forms a card's buttons open: which move they lead to, and their fields for this draft. */
+const forms: Record<'changes' | 'edit' | 'schedule' | 'assign', { needs: DraftAction; build(draft: Draft, t: Translate): Omit<Form, 'id'> }> = {
+  changes: {
+    needs: 'request_changes',
+    build: (_draft, t) => ({
+      title: t('draft.form.changes.title'),
+      submitLabel: t('draft.form.send'),
+      fields: [
+        { kind: 'select', id: 'reason', label: t('draft.form.changes.reason'), required: true, options: reasons.map((r) => ({ label: t(`draft.reason.${r}`), value: r })) },
+        { kind: 'text', id: 'comment', label: t('draft.form.changes.comment'), multiline: true, required: false, maxLength: 1_000 },
+      ],
+    }),
+  },
+  edit: {
+    needs: 'edit',
+    build: (draft, t) => ({
+      title: t('draft.form.edit.title'),
+      submitLabel: t('draft.form.save'),
+      fields: [
+        { kind: 'text', id: 'text', label: t('draft.form.edit.text'), multiline: true, required: true, maxLength: MAX_DRAFT_CHARS, initial: draft.text },
+        { kind: 'text', id: 'networks', label: t('draft.form.edit.networks'), required: false, initial: draft.networks.join(', ') },
+      ],
+    }),
+  },
+  schedule: {
+    needs: 'schedule',
+    build: (draft, t) => ({
+      title: t('draft.form.schedule.title'),
+      submitLabel: t('draft.form.save'),
+      fields: [{ kind: 'datetime', id: 'when', label: t('draft.form.schedule.when'), required: true, ...(draft.scheduledAt ? { initial: draft.scheduledAt } : {}) }],
+    }),
+  },
+  assign: {
+    needs: 'assign',
+    build: (_draft, t) => ({
+      title: t('draft.form.assign.title'),
+      submitLabel: t('draft.form.save'),
+      fields: [
+        { kind: 'user', id: 'assignee', label: t('draft.form.assign.who'), required: true },
+        { kind: 'datetime', id: 'due', label: t('draft.form.assign.due'), required: false },
+      ],
+    }),
+  },
+};
 
 async function onAction(app: FlowContext, event: ActionClicked, id: ActionId, chat: ChatAdapter): Promise<void> {
   const t = translator(event.actor.locale);
@@ -217,50 +262,13 @@ async function onAction(app: FlowContext, event: ActionClicked, id: ActionId, ch
   switch (action) {
     case 'approve':
       return approve(app, chat, event, id, t);
-    case 'changes': {
-      const draft = await load(app, id.entityId, t, 'request_changes');
-      return event.respond.openForm({
-        id: draftAction('changes', draft),
-        title: t('draft.form.changes.title'),
-        submitLabel: t('draft.form.send'),
-        fields: [
-          { kind: 'select', id: 'reason', label: t('draft.form.changes.reason'), required: true, options: (['tone', 'facts', 'legal', 'typo', 'other'] as const).map((r) => ({ label: t(`draft.reason.${r}`), value: r })) },
-          { kind: 'text', id: 'comment', label: t('draft.form.changes.comment'), multiline: true, required: false, maxLength: 1_000 },
-        ],
-      });
-    }
-    case 'edit': {
-      const draft = await load(app, id.entityId, t, 'edit');
-      return event.respond.openForm({
-        id: draftAction('edit', draft),
-        title: t('draft.form.edit.title'),
-        submitLabel: t('draft.form.save'),
-        fields: [
-          { kind: 'text', id: 'text', label: t('draft.form.edit.text'), multiline: true, required: true, maxLength: MAX_DRAFT_CHARS, initial: draft.text },
-          { kind: 'text', id: 'networks', label: t('draft.form.edit.networks'), required: false, initial: draft.networks.join(', ') },
-        ],
-      });
-    }
-    case 'schedule': {
-      const draft = await load(app, id.entityId, t, 'schedule');
-      return event.respond.openForm({
-        id: draftAction('schedule', draft),
-        title: t('draft.form.schedule.title'),
-        submitLabel: t('draft.form.save'),
-        fields: [{ kind: 'datetime', id: 'when', label: t('draft.form.schedule.when'), required: true, ...(draft.scheduledAt ? { initial: draft.scheduledAt } : {}) }],
-      });
-    }
+    case 'changes':
+    case 'edit':
+    case 'schedule':
     case 'assign': {
-      const draft = await load(app, id.entityId, t, 'assign');
-      return event.respond.openForm({
-        id: draftAction('assign', draft),
-        title: t('draft.form.assign.title'),
-        submitLabel: t('draft.form.save'),
-        fields: [
-          { kind: 'user', id: 'assignee', label: t('draft.form.assign.who'), required: true },
-          { kind: 'datetime', id: 'due', label: t('draft.form.assign.due'), required: false },
-        ],
-      });
+      const form = forms[action];
+      const draft = await load(app, id.entityId, t, form.needs);
+      return event.respond.openForm({ id: draftAction(action, draft), ...form.build(draft, t) });
     }
     case 'reject': {
       const draft = await load(app, id.entityId, t, 'reject');
@@ -281,30 +289,34 @@ async function onAction(app: FlowContext, event: ActionClicked, id: ActionId, ch
   }
 }
 
+/**
+ * Every move of a draft: write it only if nobody moved the draft meanwhile, record it, reschedule
+ * its reminders and due check, and show it on the card.
+ */
+async function transition(app: FlowContext, chat: ChatAdapter, draft: Draft, actor: Actor, action: DraftAction, changes: Partial<Omit<Draft, 'id'>>, t: Translate, comment?: string): Promise<Draft> {
+  if (!(await app.stores.drafts.update(draft.id, draft, changes))) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
+  const next: Draft = { ...draft, ...changes };
+  await audit(app, next, actor, action, draft.status, next.status, comment);
+  await scheduleFollowUps(app, next, await policyOf(app, draft));
+  await refreshCard(app, chat, next);
+  return next;
+}
+
 async function decide(app: FlowContext, chat: ChatAdapter, draft: Draft, actor: Actor, action: DraftAction, to: DraftStatus, t: Translate): Promise<void> {
-  const changed = await app.stores.drafts.update(draft.id, draft, { status: to, decidedBy: actor.name, decidedAt: app.clock.now() });
-  if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
-  const decided = { ...draft, status: to, decidedBy: actor.name };
-  await audit(app, draft, actor, action, draft.status, to);
-  await scheduleFollowUps(app, decided, await policyOf(app, draft));
-  await refreshCard(app, chat, decided);
+  await transition(app, chat, draft, actor, action, { status: to, decidedBy: actor.name, decidedAt: app.clock.now() }, t);
 }
 
 /** A new version: approvals of the old one no longer count (they are bound to its number). */
 async function newVersion(app: FlowContext, chat: ChatAdapter, draft: Draft, actor: Actor, changes: Partial<Draft>, action: DraftAction, t: Translate): Promise<void> {
-  const policy = await policyOf(app, draft);
-  const next: Draft = { ...draft, ...changes, version: draft.version + 1, status: 'pending' };
-  const changed = await app.stores.drafts.update(draft.id, draft, { ...changes, version: next.version, status: 'pending' });
-  if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
-  await audit(app, next, actor, action, draft.status, 'pending');
-  await scheduleFollowUps(app, next, policy);
-  await refreshCard(app, chat, next);
+  const next = await transition(app, chat, draft, actor, action, { ...changes, version: draft.version + 1, status: 'pending' }, t);
   if (changes.text !== undefined && changes.text !== draft.text) {
     await inThread(chat, next, `${t('draft.diffTitle', { who: actor.name, from: draft.version, to: next.version })}\n${renderDiff(wordDiff(draft.text, next.text))}`);
   } else {
     await inThread(chat, next, t('draft.newVersion', { who: actor.name, version: next.version }));
   }
 }
+
+const changesSchema = z.object({ reason: z.enum(reasons), comment: z.string().max(1_000).optional() });
 
 async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat: ChatAdapter): Promise<FormResult | void> {
   const t = translator(event.actor.locale);
@@ -314,15 +326,10 @@ async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat
       const draft = await load(app, id.entityId, t, 'request_changes');
       const parsed = changesSchema.safeParse({ reason: values.reason, comment: values.comment || undefined });
       if (!parsed.success) return { errors: { reason: t('draft.form.changes.pickReason') } };
-      const changed = await app.stores.drafts.update(draft.id, draft, { status: 'changes_requested' });
-      if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
+      const comment = `${parsed.data.reason}: ${parsed.data.comment ?? ''}`.trim();
+      const next = await transition(app, chat, draft, event.actor, 'request_changes', { status: 'changes_requested' }, t, comment);
       const reason = t(`draft.reason.${parsed.data.reason}`);
-      const note = t('draft.changesRequested', { who: event.actor.name, reason, comment: parsed.data.comment ?? '' }).trim();
-      const next = { ...draft, status: 'changes_requested' as const };
-      await audit(app, draft, event.actor, 'request_changes', draft.status, 'changes_requested', `${parsed.data.reason}: ${parsed.data.comment ?? ''}`.trim());
-      await scheduleFollowUps(app, next, await policyOf(app, draft));
-      await refreshCard(app, chat, next);
-      await inThread(chat, next, note);
+      await inThread(chat, next, t('draft.changesRequested', { who: event.actor.name, reason, comment: parsed.data.comment ?? '' }).trim());
       await chat.notifyUser(userRef(draft, draft.authorId), { text: t('draft.changesRequestedDm', { id: draft.id, who: event.actor.name, reason, comment: parsed.data.comment ?? '' }).trim() });
       return;
     }
@@ -350,12 +357,7 @@ async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat
       }
       if (!when) return { errors: { when: t('draft.badDate', { value: '' }) } };
       const to: DraftStatus = draft.status === 'approved' ? 'scheduled' : draft.status;
-      const changed = await app.stores.drafts.update(draft.id, draft, { scheduledAt: when, status: to });
-      if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
-      const next = { ...draft, scheduledAt: when, status: to };
-      await audit(app, draft, event.actor, 'schedule', draft.status, to, formatWhen(when));
-      await scheduleFollowUps(app, next, await policyOf(app, draft));
-      await refreshCard(app, chat, next);
+      await transition(app, chat, draft, event.actor, 'schedule', { scheduledAt: when, status: to }, t, formatWhen(when));
       return;
     }
     case 'assign': {
@@ -368,11 +370,7 @@ async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat
       } catch (error) {
         return { errors: { due: (error as Error).message } };
       }
-      const changed = await app.stores.drafts.update(draft.id, draft, { assigneeId: assignee, ...(due ? { dueAt: due } : {}) });
-      if (!changed) throw new UserError('changed_meanwhile', t('draft.changedMeanwhile'));
-      const next = { ...draft, assigneeId: assignee, ...(due ? { dueAt: due } : {}) };
-      await audit(app, draft, event.actor, 'assign', draft.status, draft.status, `${assignee}${due ? ` ${formatWhen(due)}` : ''}`);
-      await refreshCard(app, chat, next);
+      await transition(app, chat, draft, event.actor, 'assign', { assigneeId: assignee, ...(due ? { dueAt: due } : {}) }, t, `${assignee}${due ? ` ${formatWhen(due)}` : ''}`);
       await chat.notifyUser(userRef(draft, assignee), { text: t('draft.assignedDm', { id: draft.id, who: event.actor.name, due: due ? formatWhen(due) : '—' }) });
       return;
     }

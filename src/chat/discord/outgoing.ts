@@ -8,7 +8,7 @@ import { DiscordAPIError, PermissionFlagsBits, Routes } from 'discord.js';
 import type { APIChannel, APIGuild, APIGuildMember, APIMessage, REST } from 'discord.js';
 import type { Logger } from '../../log.ts';
 import type { Message } from '../model.ts';
-import type { CommandDeclaration, ConversationRef, FileRef, Image, Membership, ShortcutDeclaration, UserRef } from '../port.ts';
+import type { ChatAdapter, ConversationRef } from '../port.ts';
 import { buildApplicationCommands } from './commands.ts';
 import type { Gateway } from './gateway.ts';
 import { renderMessage, truncate } from './render.ts';
@@ -47,17 +47,8 @@ export function threadNameFrom(text: string): string | undefined {
   return words.length > 0 ? truncate(words.join(' '), THREAD_NAME_MAX) : undefined;
 }
 
-export interface Outgoing {
-  post(channel: ConversationRef, message: Message): Promise<ConversationRef>;
-  update(ref: ConversationRef, message: Message): Promise<void>;
-  reply(parent: ConversationRef, message: Message): Promise<ConversationRef>;
-  uploadImage(where: ConversationRef, image: Image): Promise<void>;
-  notifyUser(user: UserRef, message: Message): Promise<ConversationRef>;
-  membership(user: UserRef): Promise<Membership>;
-  groupMembers(workspace: string, group: string): Promise<string[]>;
-  permalink(ref: ConversationRef): Promise<string | undefined>;
-  fetchMessage(ref: ConversationRef): Promise<{ text: string; authorId: string; files: FileRef[] } | undefined>;
-  registerCommands(commands: readonly CommandDeclaration[], shortcuts: readonly ShortcutDeclaration[]): Promise<void>;
+/** Everything the adapter sends or looks up, i.e. the port without its lifecycle. */
+export interface Outgoing extends Omit<ChatAdapter, 'platform' | 'start' | 'stop' | 'isReady'> {
   /** Shortcut id of a message context-menu command name, as registered. */
   shortcutId(name: string): string | undefined;
 }

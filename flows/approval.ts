@@ -9,7 +9,7 @@ import { allowed, newDraftId, type Draft, type DraftAction, type DraftImage, typ
 import { renderDiff, wordDiff } from '../src/core/diff.ts';
 import { UserError } from '../src/core/errors.ts';
 import { fitToNetwork } from '../src/core/fit.ts';
-import { isNetworkId, networkIds, type NetworkId } from '../src/core/networks.ts';
+import { isNetworkId, networkIds, networks, type NetworkId } from '../src/core/networks.ts';
 import { checkApproval, progress, type ApprovalPolicy, type ApprovalStep, type Person } from '../src/core/policy.ts';
 import { defineFlow, type FlowContext } from '../src/flow.ts';
 import { translator, type Translate } from '../src/i18n/catalogue.ts';
@@ -68,6 +68,8 @@ export async function createDraft(app: FlowContext, chat: ChatAdapter, input: Ne
   const settings = await app.stores.settings.get(workspace);
   const targets = parseNetworks(input.networks, settings.defaultNetworks, t);
   const scheduledAt = parseWhen(input.when, app.clock.now(), t);
+  const needImage = targets.filter((network) => networks[network].imageRequired);
+  if (needImage.length > 0 && !input.images?.length) throw new UserError('image_required', t('draft.imageRequired', { networks: needImage.map((n) => networks[n].label).join(', ') }));
   const variants = await app.assistant.draftVariants({ text, networks: targets, ...(settings.voice ? { voice: settings.voice } : {}), ...(input.author.locale ? { locale: input.author.locale } : {}) });
   const now = app.clock.now();
   const draft: Draft = {

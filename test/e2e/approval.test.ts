@@ -10,7 +10,9 @@ import { allFlows } from '../../flows/index.ts';
 import type { ChatHarness, ObservedMessage } from '../support/chat-harness.ts';
 import { createDiscordHarness } from '../support/harness-discord.ts';
 import { createSlackHarness } from '../support/harness-slack.ts';
+import { createFakeOpenAI, type FakeOpenAI } from '../emulators/openai/server.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
+import { solidPng } from '../support/png.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
 
 /**
@@ -28,9 +30,11 @@ for (const [platform, createHarness] of platforms) {
     let harness: ChatHarness;
     let database: TestDatabase;
     let herald: Herald;
+    let model: FakeOpenAI;
 
     const start = async (): Promise<Herald> => {
-      const started = await startTestHerald({ dbName: database.name, flows: allFlows, commands: allCommands, env: harness.heraldEnv() });
+      const env = { ...harness.heraldEnv(), OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: 'sk-test', OPENAI_MODEL: 'fake-model' };
+      const started = await startTestHerald({ dbName: database.name, flows: allFlows, commands: allCommands, env });
       await eventually(() => started.chat.all().every((a) => a.isReady()), 15_000);
       return started;
     };
@@ -40,6 +44,13 @@ for (const [platform, createHarness] of platforms) {
     };
 
     beforeAll(async () => {
+      // A model that writes one post per requested network: the source text, shortened.
+      model = await createFakeOpenAI((request) => {
+        const system = request.messages[0]?.content ?? '';
+        const source = (request.messages[1]?.content ?? '').replace(/<\/?source_message>/g, '').trim();
+        const wanted = [...system.matchAll(/^- (\w+): at most/gm)].map((m) => m[1]);
+        return JSON.stringify({ variants: wanted.map((network) => ({ network, posts: [source.slice(0, 200)] })) });
+      });
       harness = await createHarness();
       database = await openTestDatabase(`e2e_${platform}`);
       herald = await start();
@@ -53,6 +64,7 @@ for (const [platform, createHarness] of platforms) {
       await herald?.stop();
       await harness?.close();
       await database?.cleanup();
+      await model?.close();
     });
 
     const drafts = () => database.db.collection('drafts');
@@ -86,6 +98,10 @@ for (const [platform, createHarness] of platforms) {
       expect(shown.text).toMatch(/\d+\/300/);
       expect(shown.text).toMatch(/\d+\/280/);
       expect(shown.buttons.map((b) => b.label)).toEqual(['Approve', 'Request changes', 'Edit', 'Schedule', 'Reject']);
+      expect(draft.sourceLink).toBeTruthy();
+      expect(shown.text).toContain(draft.sourceLink);
+      expect(shown.text).toContain(`by ${draft.authorName}`);
+      expect(shown.text).toContain('version 1');
       await restart();
 
       // Request changes: a form, a note in the card's thread, a DM to the author.
@@ -253,6 +269,8 @@ for (const [platform, createHarness] of platforms) {
       await ephemeralSaying(author, 'is not a date Herald understands');
       await harness.runCommand(author, 'draft new', { text: '   ' });
       await ephemeralSaying(author, 'The draft is empty');
+      await harness.runCommand(author, 'draft new', { text: 'Look at this', networks: 'instagram' });
+      await ephemeralSaying(author, 'Instagram posts need an image');
       expect(await drafts().countDocuments()).toBe(before);
     });
 
@@ -297,13 +315,38 @@ for (const [platform, createHarness] of platforms) {
       await harness.react(harness.users.approver, message, harness.platform === 'slack' ? 'memo' : '📝');
       await harness.react(harness.users.admin, message, harness.platform === 'slack' ? 'memo' : '📝');
       const fromReaction = await eventually(() => drafts().findOne({ text: 'Reaction-made draft: new opening hours from December.' }));
-      expect(fromReaction.authorId).toBe(harness.users.approver.user);
+      // Whoever reacted first is the author; the second reaction makes no second draft.
+      expect([harness.users.approver.user, harness.users.admin.user]).toContain(fromReaction.authorId);
       await new Promise((r) => setTimeout(r, 500));
       expect(await drafts().countDocuments({ text: 'Reaction-made draft: new opening hours from December.' })).toBe(1);
       const mention = await harness.mentionBot(harness.users.member, harness.channel, 'draft Mention-made draft for Friday.');
       const fromMention = await eventually(() => drafts().findOne({ text: 'Mention-made draft for Friday.' }));
       expect(fromMention.source).toContain(mention.message);
       await harness.waitFor(() => harness.threadOf(mention).find((m) => m.text.includes(`Draft ${String(fromMention._id)} is ready`)));
+    });
+
+    it('brings a message’s images along, writes in the brand voice, and regenerates on request', async () => {
+      await harness.runCommand(harness.users.admin, 'herald voice', { text: 'warm, brief, no jargon', avoid: 'synergy, disrupt' });
+      await ephemeralSaying(harness.users.admin, 'Brand voice saved');
+      const author = harness.users.member;
+      const source = await harness.postMessage(author, harness.channel, 'New shop window for the holidays.', [{ name: 'window.png', png: solidPng(40, 20), alt: 'The shop window at night' }]);
+      const calls = model.requests.length;
+      await harness.useShortcut(author, source, 'draft-from-message');
+      const draft = await eventually(async () => {
+        const d = await drafts().findOne({ text: 'New shop window for the holidays.', card: { $exists: true } });
+        return d ? latestDraft(author.user) : undefined;
+      });
+      expect(draft.images).toHaveLength(1);
+      expect(draft.images[0]?.alt).toBe('The shop window at night');
+      expect(draft.variants.map((v) => v.source)).toEqual(['model', 'model']);
+      expect(model.requests.length).toBe(calls + 1);
+      expect(model.requests.at(-1)?.messages[0]?.content).toContain('Brand voice: warm, brief, no jargon. Never use: synergy, disrupt.');
+      const card = cardOf(draft);
+      await waitCard(card, (m) => m.selects.length > 0);
+      await harness.selectOption(harness.users.approver, card, cardShown(card)!.selects[0]!.actionId, 'regenerate');
+      await waitDraft(draft.id, (d) => d.version === 2 && d.status === 'pending');
+      expect(model.requests.length).toBe(calls + 2);
+      await harness.waitFor(() => harness.threadOf(card).find((m) => m.text.includes('made version 2')));
     });
   });
 }

@@ -47,7 +47,8 @@ export interface ChatHarness {
   openFormErrors(user: UserRef): Record<string, string> | undefined;
   /** The title of the form most recently opened for the user, if any is open. */
   openFormTitle(user: UserRef): string | undefined;
-  postMessage(user: UserRef, channel: ConversationRef, text: string): Promise<ConversationRef>;
+  /** A message, with image files attached when given. */
+  postMessage(user: UserRef, channel: ConversationRef, text: string, images?: { name: string; png: Buffer; alt: string }[]): Promise<ConversationRef>;
   mentionBot(user: UserRef, channel: ConversationRef, text: string): Promise<ConversationRef>;
   replyInThread(user: UserRef, parent: ConversationRef, text: string): Promise<ConversationRef>;
   react(user: UserRef, message: ConversationRef, emoji: string): Promise<void>;

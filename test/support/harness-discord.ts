@@ -151,8 +151,9 @@ export async function createDiscordHarness(options: DiscordHarnessOptions = {}):
     },
     openFormErrors: () => undefined,
     openFormTitle: (u) => openModal(u)?.modal?.title as string | undefined,
-    async postMessage(u, where, text) {
-      const posted = emulator.userPostsMessage({ user: u.user, channel: channelOf(where), content: text });
+    async postMessage(u, where, text, images = []) {
+      const attachments = images.map((image) => ({ filename: image.name, data: image.png, contentType: 'image/png', description: image.alt }));
+      const posted = emulator.userPostsMessage({ user: u.user, channel: channelOf(where), content: text, ...(attachments.length ? { attachments } : {}) });
       return { ...where, message: posted.id };
     },
     async mentionBot(u, where, text) {

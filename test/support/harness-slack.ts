@@ -164,8 +164,9 @@ export async function createSlackHarness(options: SlackHarnessOptions = {}): Pro
       const title = latestView(user)?.title;
       return isObj(title) && typeof title.text === 'string' ? title.text : undefined;
     },
-    async postMessage(user, channel, text) {
-      const result = acked(await emu.userPostsMessage({ user: user.user, channel: channel.channel, text: slackEscape(text) }), 'message');
+    async postMessage(user, channel, text, images = []) {
+      const files = images.map((image) => ({ name: image.name, content: image.png, altTxt: image.alt }));
+      const result = acked(await emu.userPostsMessage({ user: user.user, channel: channel.channel, text: slackEscape(text), ...(files.length ? { files } : {}) }), 'message');
       return ref(channel.channel, deliveredTs(result));
     },
     async mentionBot(user, channel, text) {

@@ -12,6 +12,13 @@ export interface UserFileInput {
   altTxt?: string;
 }
 
+const mimeTypes: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', txt: 'text/plain', pdf: 'application/pdf' };
+
+/** Slack derives a file's mimetype from its content; the extension is a close enough stand-in here. */
+function mimeOf(name: string): string {
+  return mimeTypes[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+}
+
 /** Simulated humans: each action changes state like Slack's client would and delivers the payload to the app. */
 export class Actors {
   private readonly core: EmulatorCore;
@@ -92,7 +99,7 @@ export class Actors {
     return files.map((f) => {
       const bytes = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content ?? '');
       const id = this.core.store.nextId('F');
-      const ref: SlackFileRef = { id, name: f.name, title: f.title ?? f.name, mimetype: 'application/octet-stream', size: bytes.length, ...(f.altTxt ? { alt_txt: f.altTxt } : {}) };
+      const ref: SlackFileRef = { id, name: f.name, title: f.title ?? f.name, mimetype: mimeOf(f.name), size: bytes.length, ...(f.altTxt ? { alt_txt: f.altTxt } : {}) };
       this.core.store.state.files.push({
         ...ref,
         created: Math.floor(Date.now() / 1000),

@@ -140,9 +140,40 @@ async function cardFor(app: FlowContext, chat: ChatAdapter, draft: Draft) {
   return draftCard(draft, { ...state, ...(stepName ? { stepName } : {}) }, translator(settings.locale));
 }
 
-async function refreshCard(app: FlowContext, chat: ChatAdapter, draft: Draft): Promise<void> {
-  const ref = draft.card ? parseRef(draft.card) : undefined;
-  if (ref) await chat.update(ref, await cardFor(app, chat, draft));
+/** Card refreshes of one draft run one after another in this process. */
+const refreshing = new Map<string, Promise<void>>();
+
+/**
+ * Shows the draft's stored state on its card. Always renders from MongoDB, never from a caller's
+ * copy, and renders again if the draft or its approvals changed while the card was being written:
+ * two approvers finishing at once must not leave the earlier state on screen.
+ */
+function refreshCard(app: FlowContext, chat: ChatAdapter, draft: Pick<Draft, 'id'>): Promise<void> {
+  const fingerprint = async (): Promise<string | undefined> => {
+    const current = await app.stores.drafts.get(draft.id);
+    if (!current) return undefined;
+    const approvals = await app.stores.approvals.forVersion(current.id, current.version);
+    return `${current.updatedAt.getTime()}:${current.version}:${current.status}:${approvals.length}`;
+  };
+  const run = async (): Promise<void> => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = await fingerprint();
+      const current = await app.stores.drafts.get(draft.id);
+      const ref = current?.card ? parseRef(current.card) : undefined;
+      if (!current || !ref) return;
+      await chat.update(ref, await cardFor(app, chat, current));
+      if ((await fingerprint()) === before) return;
+    }
+  };
+  const next = (refreshing.get(draft.id) ?? Promise.resolve()).then(run, run);
+  refreshing.set(draft.id, next);
+  // The caller awaits `next` and handles its failure; this branch only tidies up.
+  next
+    .finally(() => {
+      if (refreshing.get(draft.id) === next) refreshing.delete(draft.id);
+    })
+    .catch(() => undefined);
+  return next;
 }
 
 async function inThread(chat: ChatAdapter, draft: Draft, text: string): Promise<void> {
@@ -492,7 +523,7 @@ export default defineFlow({
         await app.stores.audit.append({ draftId, actorId: 'herald', actorName: 'Herald', action: 'expire', from: 'scheduled', to: 'failed', version: draft.version, comment: 'no connected network account' });
         log.warn({ draftId }, 'draft due but no network account is connected');
         if (chat) {
-          await refreshCard(app, chat, { ...draft, status: 'failed' });
+          await refreshCard(app, chat, draft);
           await chat.notifyUser(userRef(draft, draft.authorId), { text: t('draft.noAccountDm', { id: draft.id, networks: draft.networks.join(', ') }) });
         }
       },

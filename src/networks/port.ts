@@ -1,0 +1,104 @@
+import { AppError } from '../core/errors.ts';
+import type { NetworkId, NetworkLimits } from '../core/networks.ts';
+
+/**
+ * One social network account, as Herald uses it. Every connector lives in its own folder
+ * (src/networks/<id>/) and is the only code that imports its SDK.
+ */
+
+/** Why a network call failed, and whether trying again can help. */
+export type NetworkFailure =
+  /** 429: wait (retryAfterMs when the network said how long) and try again. */
+  | 'rate_limited'
+  /** 5xx, timeouts, connection refused: try again later. */
+  | 'unavailable'
+  /** The credentials were revoked or expired: reconnect the account; retrying is useless. */
+  | 'auth_revoked'
+  /** The network refused the content (too long, banned, duplicate, media rejected). */
+  | 'content_refused'
+  /** The thing is not there (a deleted post). */
+  | 'not_found'
+  /** Herald sent something malformed: a bug to fix, not to retry. */
+  | 'invalid_request';
+
+const transientFailures: readonly NetworkFailure[] = ['rate_limited', 'unavailable'];
+
+export class NetworkError extends AppError {
+  readonly network: NetworkId;
+  readonly failure: NetworkFailure;
+  readonly retryAfterMs?: number;
+  readonly status?: number;
+  constructor(network: NetworkId, failure: NetworkFailure, message: string, options: { retryAfterMs?: number; status?: number; cause?: unknown } = {}) {
+    super(`network_${failure}`, message, { cause: options.cause });
+    this.name = 'NetworkError';
+    this.network = network;
+    this.failure = failure;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.status !== undefined) this.status = options.status;
+  }
+
+  /** Transient failures are retried with backoff; permanent ones stop at once. */
+  get transient(): boolean {
+    return transientFailures.includes(this.failure);
+  }
+}
+
+export interface MediaInput {
+  bytes: Buffer;
+  mimeType: string;
+  /** Alt text; required by Herald for every image. */
+  alt: string;
+}
+
+export interface PublishInput {
+  /** One post, or the posts of a thread in order (each within the network's limit). */
+  posts: string[];
+  /** Attached to the first post. */
+  images: MediaInput[];
+  /**
+   * Stable across retries and restarts (derived from the ledger key): connectors pass it to the
+   * network's own idempotency (Mastodon's Idempotency-Key, a Bluesky record key) so a repeated
+   * call cannot make a second post.
+   */
+  idempotencyKey: string;
+  /** When the post was due; connectors that derive ids from time use it, never the clock. */
+  dueAt: Date;
+  language?: string;
+  /** Mastodon: public, unlisted, private, direct. */
+  visibility?: 'public' | 'unlisted' | 'private' | 'direct';
+  /** Mastodon's content warning / spoiler text. */
+  contentWarning?: string;
+}
+
+export interface PublishedPost {
+  remoteId: string;
+  url: string;
+}
+
+export interface PublishResult {
+  /** The posts in thread order; the first one is the post people link to. */
+  posts: PublishedPost[];
+}
+
+export interface AccountInfo {
+  /** @handle or user@instance. */
+  handle: string;
+  displayName?: string;
+  followers?: number;
+  url?: string;
+}
+
+export interface SocialNetwork {
+  readonly network: NetworkId;
+  limits(): NetworkLimits;
+  /** Checks the credentials and says whose account this is; throws NetworkError('auth_revoked') when they fail. */
+  verify(): Promise<AccountInfo>;
+  publish(input: PublishInput): Promise<PublishResult>;
+  /**
+   * Finds what an earlier publish with this idempotency key left on the network (all, part of a
+   * thread, or nothing), so a retry after a crash completes the thread instead of repeating it.
+   */
+  findPublished(input: PublishInput): Promise<PublishedPost[]>;
+  delete(remoteId: string): Promise<void>;
+  /* Inbox (fetchInbox, reply) and metrics (fetchMetrics) join this port with the inbox and digest work. */
+}

@@ -13,6 +13,7 @@ import { createScheduler, type Scheduler } from './jobs/scheduler.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { connectMongo, type MongoConnection } from './store/mongo.ts';
+import { parseEncryptionKey } from './store/crypto.ts';
 import { createStores, type Stores } from './store/stores.ts';
 
 export interface HeraldOptions {
@@ -55,7 +56,8 @@ export async function startHerald(options: HeraldOptions): Promise<Herald> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'cleanup failed'));
   };
   try {
-    const stores = await createStores(mongo.db, clock);
+    const stores = await createStores(mongo.db, clock, config.HERALD_ENCRYPTION_KEY ? { encryptionKey: parseEncryptionKey(config.HERALD_ENCRYPTION_KEY) } : {});
+    await stores.accounts.checkKey();
     const scheduler = createScheduler({
       db: mongo.db,
       log,

@@ -42,6 +42,14 @@ export const configSchema = z.object({
   OPENAI_API_KEY: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
   OPENAI_MODEL: z.preprocess(emptyAsUndefined, z.string().min(1).max(200).optional()),
   OPENAI_TIMEOUT_MS: positiveMs.default(30_000),
+  HERALD_ENCRYPTION_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((raw) => (/^[0-9a-fA-F]{64}$/.test(raw) ? true : Buffer.from(raw, 'base64').length === 32), 'must be 32 bytes as 64 hex or 44 base64 characters')
+      .optional(),
+  ),
+  PUBLISH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -71,6 +79,8 @@ const hints: Record<keyof Config, string> = {
   OPENAI_API_KEY: 'the API key for OPENAI_BASE_URL (servers that need none accept any value)',
   OPENAI_MODEL: 'the model name, e.g. gpt-4o-mini; unset uses the deterministic fallbacks',
   OPENAI_TIMEOUT_MS: 'milliseconds to wait for the model, e.g. 30000',
+  HERALD_ENCRYPTION_KEY: 'a 32-byte key for stored credentials, e.g. the output of `openssl rand -base64 32`',
+  PUBLISH_MAX_ATTEMPTS: 'how many times a transient publishing failure is tried, 1 to 20',
 };
 
 /** Rules that involve several variables at once. */

@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import type { Clock } from '../core/clock.ts';
 import { ensureIndexes, type Repository } from './indexes.ts';
 import { createApprovalStore, createAuditLog, createDraftStore, type ApprovalStore, type AuditLog, type DraftStore } from './drafts.ts';
+import { createAccountStore, type AccountStore } from './accounts.ts';
 import { createLedger, type Ledger } from './ledger.ts';
 import { createSettingsStore, type SettingsStore } from './settings.ts';
 
@@ -12,15 +13,17 @@ export interface Stores {
   readonly approvals: ApprovalStore;
   readonly audit: AuditLog;
   readonly settings: SettingsStore;
+  readonly accounts: AccountStore;
 }
 
-export async function createStores(db: Db, clock: Clock): Promise<Stores> {
+export async function createStores(db: Db, clock: Clock, options: { encryptionKey?: Buffer } = {}): Promise<Stores> {
   const stores: Stores = {
     ledger: createLedger(db, clock),
     drafts: createDraftStore(db, clock),
     approvals: createApprovalStore(db),
     audit: createAuditLog(db, clock),
     settings: createSettingsStore(db),
+    accounts: createAccountStore(db, clock, options.encryptionKey),
   };
   await ensureIndexes(db, Object.values(stores) as Repository[]);
   return stores;

@@ -1,0 +1,206 @@
+import { createRestAPIClient, MastoHttpError, type mastodon } from 'masto';
+import { networks } from '../../core/networks.ts';
+import type { Logger } from '../../log.ts';
+import { NetworkError, type AccountInfo, type MediaInput, type PublishedPost, type PublishInput, type PublishResult, type SocialNetwork } from '../port.ts';
+import { toNetworkError } from './errors.ts';
+import { sameText } from './text.ts';
+
+export interface MastodonOptions {
+  /** The instance's base URL, e.g. https://mastodon.social. */
+  instanceUrl: string;
+  accessToken: string;
+  log: Logger;
+  /** How long to wait for the instance to process an uploaded image (default 60 s). */
+  mediaTimeoutMs?: number;
+  /** Per request (default 30 s); a request that takes longer counts as 'unavailable'. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * How far before the due time a status may have been created and still be one of ours: a publish
+ * can start a little before its job's nominal time, and clocks drift.
+ */
+const EARLIEST_BEFORE_DUE_MS = 5 * 60_000;
+/** The account's recent statuses that findPublished reads: pages of 40, at most this many pages. */
+const PAGE_SIZE = 40;
+const MAX_PAGES = 3;
+
+const extensions: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif', 'image/webp': 'webp' };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function toPost(status: mastodon.v1.Status): PublishedPost {
+  return { remoteId: status.id, url: status.url ?? status.uri };
+}
+
+/**
+ * The statuses of one publish already on the server, in thread order: the first post (same text,
+ * same number of images, not a reply) and then each reply to the previous one with the next text.
+ * `statuses` may come in any order; the oldest match wins when the same text appears twice.
+ */
+export function matchThread(statuses: readonly mastodon.v1.Status[], input: Pick<PublishInput, 'posts' | 'images'>): mastodon.v1.Status[] {
+  const oldestFirst = [...statuses].filter((status) => !status.reblog).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id));
+  const found: mastodon.v1.Status[] = [];
+  for (const [index, text] of input.posts.entries()) {
+    const previous = found.at(-1);
+    const next = oldestFirst.find((status) =>
+      index === 0
+        ? !status.inReplyToId && status.mediaAttachments.length === input.images.length && sameText(status.content, text)
+        : status.inReplyToId === previous?.id && sameText(status.content, text),
+    );
+    if (!next) break;
+    found.push(next);
+  }
+  return found;
+}
+
+/**
+ * Mastodon (and Mastodon-compatible servers) through masto's REST client. Idempotency: every status
+ * carries `Idempotency-Key: <key>:<index>` (Mastodon returns the original status for a repeated key
+ * within an hour), and publish() first looks for what an earlier attempt left, so a retry after a
+ * crash completes a thread instead of repeating it, even on servers that ignore the header.
+ */
+export function createMastodonNetwork(options: MastodonOptions): SocialNetwork {
+  const log = options.log.child({ network: 'mastodon' });
+  const mediaTimeoutMs = options.mediaTimeoutMs ?? 60_000;
+  const client = createRestAPIClient({
+    url: options.instanceUrl,
+    accessToken: options.accessToken,
+    timeout: options.requestTimeoutMs ?? 30_000,
+    // masto logs through console; Herald's own log records every failure with context instead.
+    log: 'error',
+  });
+  let accountId: string | undefined;
+
+  async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw toNetworkError(error, what);
+    }
+  }
+
+  /** A 200 that is not a Mastodon entity (an HTML page at a wrong URL) reads as undefined in masto. */
+  function entity<T extends { id: string }>(value: T | undefined, what: string): T {
+    if (typeof value?.id !== 'string') throw new NetworkError('mastodon', 'invalid_request', `Mastodon ${what}: the server did not answer like a Mastodon API (check the instance URL)`);
+    return value;
+  }
+
+  async function me(): Promise<mastodon.v1.CredentialAccount> {
+    const account = entity(await call('verify_credentials', () => client.v1.accounts.verifyCredentials()), 'verify_credentials');
+    accountId = account.id;
+    return account;
+  }
+
+  async function ownAccountId(): Promise<string> {
+    return accountId ?? (await me()).id;
+  }
+
+  /** The account's own statuses created at or after `since`, newest first, a bounded number of pages. */
+  async function recentStatuses(since: Date): Promise<mastodon.v1.Status[]> {
+    const id = await ownAccountId();
+    const statuses: mastodon.v1.Status[] = [];
+    let maxId: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const batch = await call('account statuses', async () => await client.v1.accounts.$select(id).statuses.list({ limit: PAGE_SIZE, excludeReblogs: true, ...(maxId ? { maxId } : {}) }));
+      if (!Array.isArray(batch)) throw new NetworkError('mastodon', 'invalid_request', 'Mastodon account statuses: the server did not answer with a list');
+      statuses.push(...batch);
+      const oldest = batch.at(-1);
+      if (!oldest || batch.length < PAGE_SIZE || Date.parse(oldest.createdAt) < since.getTime()) break;
+      maxId = oldest.id;
+    }
+    return statuses.filter((status) => Date.parse(status.createdAt) >= since.getTime());
+  }
+
+  async function findStatuses(input: PublishInput): Promise<mastodon.v1.Status[]> {
+    const since = new Date(input.dueAt.getTime() - EARLIEST_BEFORE_DUE_MS);
+    return matchThread(await recentStatuses(since), input);
+  }
+
+  /** Uploads one image and waits until the instance has processed it (or mediaTimeoutMs passes). */
+  async function upload(image: MediaInput, index: number): Promise<string> {
+    const file = new File([new Uint8Array(image.bytes)], `image-${index + 1}.${extensions[image.mimeType] ?? 'bin'}`, { type: image.mimeType });
+    // Polling is ours (skipPolling): masto always sleeps a whole second first, even for an image
+    // the instance processed during the upload.
+    const created = entity(await call('media upload', () => client.v2.media.create({ file, description: image.alt, skipPolling: true })), 'media upload');
+    const deadline = Date.now() + mediaTimeoutMs;
+    let media = created;
+    let delay = 100;
+    while (!media.url) {
+      if (Date.now() + delay > deadline) {
+        throw new NetworkError('mastodon', 'unavailable', `Mastodon media ${created.id} was not processed within ${mediaTimeoutMs} ms`);
+      }
+      await sleep(delay);
+      delay = Math.min(delay * 2, 1_000);
+      try {
+        media = await client.v1.media.$select(created.id).fetch();
+      } catch (error) {
+        // Some servers answer 404 for a moment after the upload: keep waiting, like masto does.
+        if (error instanceof MastoHttpError && error.statusCode === 404) continue;
+        throw toNetworkError(error, 'media status');
+      }
+    }
+    log.debug({ mediaId: media.id }, 'mastodon media processed');
+    return media.id;
+  }
+
+  return {
+    network: 'mastodon',
+
+    limits: () => networks.mastodon,
+
+    async verify(): Promise<AccountInfo> {
+      const account = await me();
+      let host: string;
+      try {
+        // The account's own URL carries the account domain, which may differ from the web host.
+        host = new URL(account.url).host;
+      } catch {
+        host = new URL(options.instanceUrl).host;
+      }
+      const handle = account.acct.includes('@') ? account.acct : `${account.acct}@${host}`;
+      return {
+        handle,
+        ...(account.displayName ? { displayName: account.displayName } : {}),
+        followers: account.followersCount,
+        url: account.url,
+      };
+    },
+
+    async findPublished(input: PublishInput): Promise<PublishedPost[]> {
+      return (await findStatuses(input)).map(toPost);
+    },
+
+    async publish(input: PublishInput): Promise<PublishResult> {
+      if (input.posts.length === 0) throw new NetworkError('mastodon', 'invalid_request', 'Mastodon publish needs at least one post');
+      if (input.images.length > networks.mastodon.maxImages) {
+        throw new NetworkError('mastodon', 'content_refused', `Mastodon takes at most ${networks.mastodon.maxImages} images, got ${input.images.length}`);
+      }
+      const existing = await findStatuses(input);
+      if (existing.length > 0) log.info({ idempotencyKey: input.idempotencyKey, found: existing.length, of: input.posts.length }, 'mastodon publish resumes an earlier attempt');
+      const posted = [...existing];
+      const mediaIds = existing.length === 0 && input.images.length > 0 ? await Promise.all(input.images.map((image, index) => upload(image, index))) : [];
+      for (let index = posted.length; index < input.posts.length; index += 1) {
+        const previous = posted.at(-1);
+        const params: mastodon.rest.v1.CreateStatusParams = {
+          status: input.posts[index] ?? '',
+          ...(index === 0 && mediaIds.length > 0 ? { mediaIds } : {}),
+          ...(previous ? { inReplyToId: previous.id } : {}),
+          ...(input.visibility ? { visibility: input.visibility } : {}),
+          // A warning on the first post only would leave the rest of the thread unwarned.
+          ...(input.contentWarning ? { spoilerText: input.contentWarning } : {}),
+          ...(input.language ? { language: input.language } : {}),
+        };
+        const idempotencyKey = `${input.idempotencyKey}:${index}`;
+        const status = entity(await call('status', () => client.v1.statuses.create(params, { requestInit: { headers: { 'Idempotency-Key': idempotencyKey } } })), 'status');
+        posted.push(status);
+        log.debug({ idempotencyKey, statusId: status.id }, 'mastodon status created');
+      }
+      return { posts: posted.map(toPost) };
+    },
+
+    async delete(remoteId: string): Promise<void> {
+      await call('delete', () => client.v1.statuses.$select(remoteId).remove());
+    },
+  };
+}

@@ -1,14 +1,18 @@
 import type { Command } from '../src/chat/registry.ts';
+import accounts from './accounts.ts';
+import calendar from './calendar.ts';
 import draftHistory from './draft-history.ts';
 import draftNew from './draft.ts';
 import help from './help.ts';
 import mine from './mine.ts';
 import ping from './ping.ts';
+import pause from './pause.ts';
 import policy from './policy.ts';
+import resume from './resume.ts';
 import settings from './settings.ts';
 import voice from './voice.ts';
 
 /** Every chat command, declared once; the registry registers them on every platform. */
-export const allCommands: readonly Command[] = [help, ping, mine, policy, voice, settings, draftNew, draftHistory] as readonly Command[];
+export const allCommands: readonly Command[] = [help, ping, mine, policy, voice, settings, accounts, calendar, pause, resume, draftNew, draftHistory] as readonly Command[];
 
 export { allShortcuts, SHORTCUT_DRAFT } from './shortcuts.ts';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { adminsOnly, defineCommand } from '../src/chat/registry.ts';
 import { UserError } from '../src/core/errors.ts';
 import { isNetworkId, networkIds, type NetworkId } from '../src/core/networks.ts';
+import { isTimeZone } from '../src/core/when.ts';
 
 /**
  * `/herald settings approvals:here watch:here reaction:memo networks:bluesky,x`: where cards go,
@@ -15,6 +16,7 @@ export default defineCommand({
     watch: z.enum(['here', 'off']).optional().describe('"here" to watch this channel for the draft reaction, "off" to stop'),
     reaction: z.string().max(64).optional().describe('The emoji that turns a message into a draft'),
     networks: z.string().optional().describe('Default networks, comma separated'),
+    timezone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Paris').optional().describe('Time zone for schedules and the calendar, e.g. Europe/Paris'),
   }),
   permission: adminsOnly,
   async run({ app, channel, options, respond, t }) {
@@ -31,6 +33,7 @@ export default defineCommand({
       if (unknown.length) throw new UserError('unknown_network', t('draft.unknownNetwork', { names: unknown.join(', '), known: networkIds.join(', ') }));
       changes.defaultNetworks = names as NetworkId[];
     }
+    if (options.timezone) changes.timezone = options.timezone;
     const saved = Object.keys(changes).length ? await app.stores.settings.update(workspace, changes) : current;
     await respond.ephemeral({
       text: t('settings.summary', {
@@ -38,6 +41,7 @@ export default defineCommand({
         watched: saved.watchedChannels.join(', ') || '—',
         reaction: saved.draftReaction,
         networks: saved.defaultNetworks.join(', '),
+        timezone: saved.timezone ?? 'UTC',
       }),
     });
   },

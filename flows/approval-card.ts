@@ -39,7 +39,10 @@ export function draftCard(draft: Draft, state: Progress & { stepName?: string },
     const limit = networks[variant.network];
     const lengths = variant.posts.map((post) => measure(post, variant.network));
     const counted = variant.posts.length === 1 ? `${lengths[0]}/${limit.maxLength}` : t('draft.thread', { count: variant.posts.length, longest: Math.max(...lengths), limit: limit.maxLength });
-    return { label: `${limit.label} · ${counted}${variant.source === 'fallback' ? ` · ${t('draft.fallbackNote')}` : ''}`, value: preview(variant.posts) };
+    const delivery = draft.deliveries?.find((d) => d.network === variant.network);
+    const state = delivery ? ` · ${t(`delivery.${delivery.status}`)}` : '';
+    const detail = delivery?.url ? `${delivery.url}\n` : delivery?.reason && delivery.status !== 'published' ? `${delivery.reason}\n` : '';
+    return { label: `${limit.label} · ${counted}${variant.source === 'fallback' ? ` · ${t('draft.fallbackNote')}` : ''}${state}`, value: `${detail}${preview(variant.posts)}` };
   });
   const context = [
     t('draft.context.author', { name: draft.authorName }),
@@ -51,10 +54,20 @@ export function draftCard(draft: Draft, state: Progress & { stepName?: string },
     draft.labels.length > 0 ? t('draft.context.labels', { labels: draft.labels.join(', ') }) : undefined,
   ].filter(Boolean);
 
-  const decided = draft.status === 'rejected' || draft.status === 'expired' || draft.status === 'published' || draft.status === 'failed';
-  const actions: CardAction[] = decided
+  const decided = draft.status === 'rejected' || draft.status === 'expired' || draft.status === 'published';
+  const failures = (draft.deliveries ?? []).filter((d) => d.status === 'failed');
+  const actions: CardAction[] = decided || draft.status === 'publishing'
     ? []
-    : [
+    : draft.status === 'failed'
+      ? [
+          { kind: 'button', actionId: encodeActionId({ flow: 'publishing', action: 'retry', entityId: `${draft.id}@${draft.version}` }), label: t('delivery.retry'), style: 'primary' },
+          ...[...new Set(failures.filter((d) => d.fix === 'reconnect').map((d) => d.network))].map((network) => ({
+            kind: 'button' as const,
+            actionId: encodeActionId({ flow: 'accounts', action: 'connect', entityId: network }),
+            label: t('delivery.reconnect', { network: networks[network].label }),
+          })),
+        ]
+      : [
         ...(draft.status === 'pending' ? [{ kind: 'button' as const, actionId: draftAction('approve', draft), label: t('draft.button.approve'), style: 'primary' as const }] : []),
         { kind: 'button', actionId: draftAction('changes', draft), label: t('draft.button.changes') },
         { kind: 'button', actionId: draftAction('edit', draft), label: t('draft.button.edit') },
@@ -77,7 +90,7 @@ export function draftCard(draft: Draft, state: Progress & { stepName?: string },
           ],
         },
       ];
-  const outcome = decided || draft.status === 'approved' || draft.status === 'scheduled' ? outcomeLine(draft, t) : undefined;
+  const outcome = decided || draft.status === 'approved' || draft.status === 'scheduled' || draft.status === 'failed' ? outcomeLine(draft, t) : undefined;
   const card: Card = {
     title: `${draft.urgent ? '🚨 ' : ''}${t('draft.title', { id: draft.id })} · ${status}`,
     ...(outcome ? { body: outcome } : {}),
@@ -99,6 +112,10 @@ function outcomeLine(draft: Draft, t: Translate): string {
       return t('draft.outcome.rejected', { who });
     case 'expired':
       return t('draft.outcome.expired');
+    case 'published':
+      return t('draft.outcome.published');
+    case 'failed':
+      return t('draft.outcome.failed');
     default:
       return t(`draft.status.${draft.status}`);
   }

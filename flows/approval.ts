@@ -12,10 +12,12 @@ import { fitToNetwork } from '../src/core/fit.ts';
 import { isNetworkId, networkIds, networks, type NetworkId } from '../src/core/networks.ts';
 import { checkApproval, progress, type ApprovalPolicy, type ApprovalStep, type Person } from '../src/core/policy.ts';
 import { defineFlow, type FlowContext } from '../src/flow.ts';
+import { parseWhenText } from '../src/core/when.ts';
 import { translator, type Translate } from '../src/i18n/catalogue.ts';
 import { JobNames } from '../src/jobs/names.ts';
 import { defineJob } from '../src/jobs/scheduler.ts';
 import { draftAction, draftCard, FLOW, formatWhen, parseEntity } from './approval-card.ts';
+import { startPublishing } from './publishing.ts';
 
 /** The longest text a draft may have: LinkedIn's whole post, and Slack's longest form input. */
 export const MAX_DRAFT_CHARS = 3_000;
@@ -48,15 +50,13 @@ export function parseNetworks(raw: string | undefined, fallback: readonly Networ
   return [...new Set(names as NetworkId[])];
 }
 
-/** "2026-12-01 14:30" or ISO 8601; no offset means UTC. Refuses the past. */
-export function parseWhen(raw: string | undefined, now: Date, t: Translate): Date | undefined {
+/** "in 2h", "tomorrow 9:30", "2026-12-01 14:30 Europe/Paris", ISO 8601… read in `zone`. Refuses the past. */
+export function parseWhen(raw: string | undefined, now: Date, t: Translate, zone = 'UTC'): Date | undefined {
   if (!raw?.trim()) return undefined;
-  const text = raw.trim().replace(' ', 'T');
-  const withZone = /([zZ]|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}${/T\d\d:\d\d$/.test(text) ? ':00' : ''}Z`;
-  const date = new Date(withZone);
-  if (Number.isNaN(date.getTime())) throw new UserError('bad_date', t('draft.badDate', { value: raw }));
-  if (date.getTime() < now.getTime() + MIN_LEAD_MS) throw new UserError('past_date', t('draft.pastDate', { value: formatWhen(date) }));
-  return date;
+  const result = parseWhenText(raw, now, zone);
+  if (!result.ok) throw new UserError(result.reason, t(result.reason === 'unknown_zone' ? 'draft.unknownZone' : 'draft.badDate', { value: raw }));
+  if (result.date.getTime() < now.getTime() + MIN_LEAD_MS) throw new UserError('past_date', t('draft.pastDate', { value: formatWhen(result.date) }));
+  return result.date;
 }
 
 export async function createDraft(app: FlowContext, chat: ChatAdapter, input: NewDraft): Promise<Draft> {
@@ -67,7 +67,7 @@ export async function createDraft(app: FlowContext, chat: ChatAdapter, input: Ne
   const workspace = wsKey(input.channel);
   const settings = await app.stores.settings.get(workspace);
   const targets = parseNetworks(input.networks, settings.defaultNetworks, t);
-  const scheduledAt = parseWhen(input.when, app.clock.now(), t);
+  const scheduledAt = parseWhen(input.when, app.clock.now(), t, settings.timezone);
   const needImage = targets.filter((network) => networks[network].imageRequired);
   if (needImage.length > 0 && !input.images?.length) throw new UserError('image_required', t('draft.imageRequired', { networks: needImage.map((n) => networks[n].label).join(', ') }));
   const variants = await app.assistant.draftVariants({ text, networks: targets, ...(settings.voice ? { voice: settings.voice } : {}), ...(input.author.locale ? { locale: input.author.locale } : {}) });
@@ -137,7 +137,8 @@ async function stateOf(app: FlowContext, chat: ChatAdapter, draft: Draft) {
 async function cardFor(app: FlowContext, chat: ChatAdapter, draft: Draft) {
   const settings = await app.stores.settings.get(draft.workspace);
   const { state, stepName } = await stateOf(app, chat, draft);
-  return draftCard(draft, { ...state, ...(stepName ? { stepName } : {}) }, translator(settings.locale));
+  const deliveries = await app.stores.deliveries.forVersion(draft.id, draft.version);
+  return draftCard({ ...draft, deliveries }, { ...state, ...(stepName ? { stepName } : {}) }, translator(settings.locale));
 }
 
 /** Card refreshes of one draft run one after another in this process. */
@@ -148,7 +149,7 @@ const refreshing = new Map<string, Promise<void>>();
  * copy, and renders again if the draft or its approvals changed while the card was being written:
  * two approvers finishing at once must not leave the earlier state on screen.
  */
-function refreshCard(app: FlowContext, chat: ChatAdapter, draft: Pick<Draft, 'id'>): Promise<void> {
+export function refreshCard(app: FlowContext, chat: ChatAdapter, draft: Pick<Draft, 'id'>): Promise<void> {
   const fingerprint = async (): Promise<string | undefined> => {
     const current = await app.stores.drafts.get(draft.id);
     if (!current) return undefined;
@@ -384,7 +385,7 @@ async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat
       const draft = await load(app, id.entityId, t, 'schedule');
       let when: Date | undefined;
       try {
-        when = parseWhen(values.when, app.clock.now(), t);
+        when = parseWhen(values.when, app.clock.now(), t, (await app.stores.settings.get(draft.workspace)).timezone);
       } catch (error) {
         return { errors: { when: (error as Error).message } };
       }
@@ -399,7 +400,7 @@ async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat
       if (!assignee) return { errors: { assignee: t('draft.form.assign.pick') } };
       let due: Date | undefined;
       try {
-        due = parseWhen(values.due, app.clock.now(), t);
+        due = parseWhen(values.due, app.clock.now(), t, (await app.stores.settings.get(draft.workspace)).timezone);
       } catch (error) {
         return { errors: { due: (error as Error).message } };
       }
@@ -517,15 +518,7 @@ export default defineFlow({
           return;
         }
         if (draft.status !== 'scheduled') return;
-        // Network accounts and publishing arrive with the publishing flow; until an account is
-        // connected, a due draft fails with a message that says so rather than vanishing.
-        if (!(await app.stores.drafts.update(draft.id, draft, { status: 'failed' }))) return;
-        await app.stores.audit.append({ draftId, actorId: 'herald', actorName: 'Herald', action: 'expire', from: 'scheduled', to: 'failed', version: draft.version, comment: 'no connected network account' });
-        log.warn({ draftId }, 'draft due but no network account is connected');
-        if (chat) {
-          await refreshCard(app, chat, draft);
-          await chat.notifyUser(userRef(draft, draft.authorId), { text: t('draft.noAccountDm', { id: draft.id, networks: draft.networks.join(', ') }) });
-        }
+        await startPublishing(app, draft, log);
       },
     }),
   ],

@@ -50,6 +50,7 @@ export const configSchema = z.object({
       .optional(),
   ),
   PUBLISH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  PUBLISH_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -81,6 +82,7 @@ const hints: Record<keyof Config, string> = {
   OPENAI_TIMEOUT_MS: 'milliseconds to wait for the model, e.g. 30000',
   HERALD_ENCRYPTION_KEY: 'a 32-byte key for stored credentials, e.g. the output of `openssl rand -base64 32`',
   PUBLISH_MAX_ATTEMPTS: 'how many times a transient publishing failure is tried, 1 to 20',
+  PUBLISH_RETRY_BASE_MS: 'milliseconds before the first retry of a transient publishing failure; it doubles each time',
 };
 
 /** Rules that involve several variables at once. */

@@ -17,8 +17,25 @@ export type DraftStatus =
   | 'rejected'
   /** Its time came while it was not approved: it did not publish (fail closed). */
   | 'expired'
+  /** Its time came: deliveries to the networks are under way (or held by a pause). */
+  | 'publishing'
+  /** Every network has the post. */
   | 'published'
+  /** At least one network refused it for good and none is still trying. */
   | 'failed';
+
+/** One network's side of a publication, shown on the card. */
+export interface Delivery {
+  network: NetworkId;
+  status: 'pending' | 'retrying' | 'held' | 'published' | 'failed';
+  url?: string;
+  /** Why it failed or waits, in words for people. */
+  reason?: string;
+  /** For failures: reconnect the account (auth) or just retry. */
+  fix?: 'reconnect' | 'retry';
+  attempts: number;
+  at: Date;
+}
 
 export type VariantSource = 'model' | 'repaired' | 'fallback' | 'person';
 
@@ -56,13 +73,14 @@ export interface Draft {
   assigneeId?: string;
   dueAt?: Date;
   urgent?: boolean;
+  deliveries?: Delivery[];
   decidedBy?: string;
   decidedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type DraftAction = 'create' | 'approve' | 'request_changes' | 'edit' | 'schedule' | 'reject' | 'regenerate' | 'assign' | 'expire' | 'refused';
+export type DraftAction = 'create' | 'approve' | 'request_changes' | 'edit' | 'schedule' | 'reject' | 'regenerate' | 'assign' | 'expire' | 'refused' | 'publish' | 'retry' | 'return';
 
 const editable: readonly DraftStatus[] = ['pending', 'changes_requested', 'approved', 'scheduled'];
 const open: readonly DraftStatus[] = ['pending', 'changes_requested', 'approved', 'scheduled'];
@@ -84,14 +102,16 @@ export function allowed(status: DraftStatus, action: DraftAction): boolean {
       return open.includes(status);
     case 'expire':
       return status === 'pending' || status === 'changes_requested';
+    case 'publish':
+      return status === 'scheduled' || status === 'approved';
+    case 'retry':
+      return status === 'failed' || status === 'publishing';
+    case 'return':
+      return status === 'scheduled' || status === 'approved' || status === 'publishing';
     case 'create':
     case 'refused':
       return true;
   }
-}
-
-export function isDecided(status: DraftStatus): boolean {
-  return status === 'rejected' || status === 'expired' || status === 'published' || status === 'failed';
 }
 
 const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';

@@ -5,6 +5,8 @@ export const JobNames = {
   approvalRemind: 'approval.remind',
   /** A draft's scheduled time: publish when approved, otherwise fail closed. */
   publishDue: 'publishing.due',
+  /** One network's side of a due draft: publish (exactly once), retry transient failures. */
+  publishNetwork: 'publishing.network',
 } as const;
 
 export type JobName = (typeof JobNames)[keyof typeof JobNames] | `test.${string}`;

@@ -75,6 +75,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     processEvery: options.pollMs,
     maxConcurrency: options.maxConcurrency,
     defaultConcurrency: 5,
+    // A lock whose holder died (or that a non-atomic findAndModify stranded) frees up after this;
+    // handlers are short, and long ones declare their own lockLifetimeMs.
+    defaultLockLifetime: 120_000,
   });
   const definitions = new Map<string, JobDefinition>();
   let running = false;

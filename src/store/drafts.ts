@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { Clock } from '../core/clock.ts';
-import type { Draft, DraftAction, DraftStatus } from '../core/draft.ts';
+import type { Delivery, Draft, DraftAction, DraftStatus } from '../core/draft.ts';
 import type { Approval } from '../core/policy.ts';
 import { isDuplicateKeyError, type Repository } from './indexes.ts';
 
@@ -109,6 +109,40 @@ export function createAuditLog(db: Db, clock: Clock): AuditLog {
     },
     async history(draftId) {
       return audit.find({ draftId }, { projection: { _id: 0 } }).sort({ at: 1, _id: 1 }).toArray();
+    },
+  };
+}
+
+/**
+ * Each network's side of a publication, one document per draft version and network, so parallel
+ * publishing jobs never overwrite each other's outcome.
+ */
+export interface DeliveryStore extends Repository {
+  set(draftId: string, version: number, delivery: Delivery): Promise<void>;
+  forVersion(draftId: string, version: number): Promise<Delivery[]>;
+}
+
+type DeliveryDocument = Delivery & { _id: string; draftId: string; version: number };
+
+export function createDeliveryStore(db: Db): DeliveryStore {
+  const deliveries: Collection<DeliveryDocument> = db.collection<DeliveryDocument>('deliveries');
+  return {
+    collectionName: 'deliveries',
+    indexes: [{ key: { draftId: 1, version: 1 }, name: 'deliveries_draft_version' }],
+    async set(draftId, version, delivery) {
+      const { url, reason, fix, ...always } = delivery;
+      await deliveries.updateOne(
+        { _id: `${draftId}:${version}:${delivery.network}` },
+        {
+          $set: { ...always, draftId, version, ...(url ? { url } : {}), ...(reason ? { reason } : {}), ...(fix ? { fix } : {}) },
+          $unset: { ...(url ? {} : { url: '' }), ...(reason ? {} : { reason: '' }), ...(fix ? {} : { fix: '' }) },
+        },
+        { upsert: true },
+      );
+    },
+    async forVersion(draftId, version) {
+      const found = await deliveries.find({ draftId, version }).toArray();
+      return found.map(({ _id, draftId: _d, version: _v, ...delivery }) => delivery);
     },
   };
 }

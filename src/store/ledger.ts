@@ -33,6 +33,8 @@ export interface Ledger extends Repository {
   complete(key: string, result: LedgerEntry['result']): Promise<void>;
   fail(key: string, error: string): Promise<void>;
   get(key: string): Promise<LedgerEntry | null>;
+  /** A person asked to try a failed side effect again: the entry is pending once more. */
+  reopen(key: string): Promise<boolean>;
   /** Deletes completed and failed entries finished before the cutoff; returns how many. */
   purgeFinishedBefore(cutoff: Date): Promise<number>;
 }
@@ -71,6 +73,10 @@ export function createLedger(db: Db, clock: Clock): Ledger {
       await collection.updateOne({ key }, { $set: { state: 'failed', error, completedAt: now, updatedAt: now } });
     },
     get: read,
+    async reopen(key) {
+      const outcome = await collection.updateOne({ key, state: 'failed' }, { $set: { state: 'pending', updatedAt: clock.now() }, $inc: { attempts: 1 }, $unset: { error: '', completedAt: '' } });
+      return outcome.modifiedCount === 1;
+    },
     async purgeFinishedBefore(cutoff) {
       const outcome = await collection.deleteMany({ state: { $in: ['done', 'failed'] }, completedAt: { $lt: cutoff } });
       return outcome.deletedCount;

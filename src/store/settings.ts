@@ -19,6 +19,10 @@ export interface WorkspaceSettings {
   /** A channel's own policy overrides the workspace's. */
   channelPolicies: { channel: string; policy: ApprovalPolicy }[];
   locale?: string;
+  /** Pause-all: while set, nothing is published; /herald resume decides what happens to what was held. */
+  paused?: { reason: string; by: string; at: Date };
+  /** IANA time zone for the calendar and schedule input on platforms that do not give a person's own. */
+  timezone?: string;
 }
 
 type SettingsDocument = Omit<WorkspaceSettings, 'workspace'> & { _id: string };
@@ -26,6 +30,7 @@ type SettingsDocument = Omit<WorkspaceSettings, 'workspace'> & { _id: string };
 export interface SettingsStore extends Repository {
   get(workspace: string): Promise<WorkspaceSettings>;
   update(workspace: string, changes: Partial<Omit<WorkspaceSettings, 'workspace'>>): Promise<WorkspaceSettings>;
+  resume(workspace: string): Promise<void>;
   /** The policy that governs a draft created in `channel`. */
   policyFor(settings: WorkspaceSettings, channel: string | undefined): ApprovalPolicy;
 }
@@ -49,6 +54,9 @@ export function createSettingsStore(db: Db): SettingsStore {
     async update(workspace, changes) {
       await settings.updateOne({ _id: workspace }, { $set: changes }, { upsert: true });
       return get(workspace);
+    },
+    async resume(workspace) {
+      await settings.updateOne({ _id: workspace }, { $unset: { paused: '' } });
     },
     policyFor(current, channel) {
       return current.channelPolicies.find((p) => p.channel === channel)?.policy ?? current.policy;

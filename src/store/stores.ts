@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { Clock } from '../core/clock.ts';
 import { ensureIndexes, type Repository } from './indexes.ts';
-import { createApprovalStore, createAuditLog, createDraftStore, type ApprovalStore, type AuditLog, type DraftStore } from './drafts.ts';
+import { createApprovalStore, createAuditLog, createDeliveryStore, createDraftStore, type ApprovalStore, type AuditLog, type DeliveryStore, type DraftStore } from './drafts.ts';
 import { createAccountStore, type AccountStore } from './accounts.ts';
 import { createLedger, type Ledger } from './ledger.ts';
 import { createSettingsStore, type SettingsStore } from './settings.ts';
@@ -14,6 +14,7 @@ export interface Stores {
   readonly audit: AuditLog;
   readonly settings: SettingsStore;
   readonly accounts: AccountStore;
+  readonly deliveries: DeliveryStore;
 }
 
 export async function createStores(db: Db, clock: Clock, options: { encryptionKey?: Buffer } = {}): Promise<Stores> {
@@ -24,6 +25,7 @@ export async function createStores(db: Db, clock: Clock, options: { encryptionKe
     audit: createAuditLog(db, clock),
     settings: createSettingsStore(db),
     accounts: createAccountStore(db, clock, options.encryptionKey),
+    deliveries: createDeliveryStore(db),
   };
   await ensureIndexes(db, Object.values(stores) as Repository[]);
   return stores;

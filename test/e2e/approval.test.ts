@@ -266,7 +266,7 @@ for (const [platform, createHarness] of platforms) {
       await harness.runCommand(author, 'draft new', { text: 'Hello', when: '2020-01-01 10:00' });
       await ephemeralSaying(author, 'is in the past');
       await harness.runCommand(author, 'draft new', { text: 'Hello', when: 'next blue moon' });
-      await ephemeralSaying(author, 'is not a date Herald understands');
+      await ephemeralSaying(author, 'is not a time Herald understands');
       await harness.runCommand(author, 'draft new', { text: '   ' });
       await ephemeralSaying(author, 'The draft is empty');
       await harness.runCommand(author, 'draft new', { text: 'Look at this', networks: 'instagram' });

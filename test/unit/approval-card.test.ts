@@ -77,6 +77,6 @@ describe('draft options', () => {
     expect(parseWhen('2026-12-01T14:30:00+01:00', now, t)?.toISOString()).toBe('2026-12-01T13:30:00.000Z');
     expect(parseWhen('', now, t)).toBeUndefined();
     expect(() => parseWhen('2026-11-23 12:00', now, t)).toThrow(/in the past/);
-    expect(() => parseWhen('soon', now, t)).toThrow(/not a date Herald understands/);
+    expect(() => parseWhen('soon', now, t)).toThrow(/not a time Herald understands/);
   });
 });

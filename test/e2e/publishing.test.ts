@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Herald } from '../../src/app.ts';
+import type { ConversationRef } from '../../src/chat/port.ts';
+import { parseRef } from '../../src/chat/port.ts';
+import { JobNames } from '../../src/jobs/names.ts';
+import { allCommands } from '../../commands/index.ts';
+import { allFlows } from '../../flows/index.ts';
+import type { ObservedMessage } from '../support/chat-harness.ts';
+import { startFaultProxy, startGoToSocial, type FaultProxy, type RunningGoToSocial } from '../support/gotosocial.ts';
+import { createSlackHarness, type SlackHarness } from '../support/harness-slack.ts';
+import { eventually, startTestHerald } from '../support/herald.ts';
+import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
+
+/**
+ * Publishing end to end: Herald from its configuration, the team in the Slack emulator, a real
+ * Mastodon-API server (GoToSocial) behind a proxy that injects the failures networks give. Every
+ * way of failing must show on the card and reach the author; nothing is posted twice.
+ */
+describe('publishing to Mastodon, exactly once, telling the truth', () => {
+  let gts: RunningGoToSocial;
+  let proxy: FaultProxy;
+  let harness: SlackHarness;
+  let database: TestDatabase;
+  let herald: Herald;
+
+  beforeAll(async () => {
+    [gts, harness, database] = await Promise.all([startGoToSocial(), createSlackHarness(), openTestDatabase('publishing')]);
+    proxy = await startFaultProxy(gts.url);
+    herald = await startTestHerald({
+      dbName: database.name,
+      flows: allFlows,
+      commands: allCommands,
+      env: { ...harness.heraldEnv(), HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'), PUBLISH_RETRY_BASE_MS: '200', PUBLISH_MAX_ATTEMPTS: '3' },
+    });
+    await eventually(() => herald.chat.all().every((a) => a.isReady()), 15_000);
+    await harness.runCommand(harness.users.admin, 'herald policy', { approvers: harness.approverGroup, required: 'any' });
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.includes('Policy saved')), 20_000);
+    await harness.runCommand(harness.users.admin, 'herald settings', { networks: 'mastodon' });
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.includes('default networks: mastodon')), 20_000);
+  }, 120_000);
+
+  // A rule a test did not use up must not fail the next test.
+  afterEach(() => proxy?.clear());
+
+  afterAll(async () => {
+    await herald?.stop();
+    await harness?.close();
+    await proxy?.close();
+    await gts?.stop();
+    await database?.cleanup();
+  });
+
+  const statusesOnServer = async (): Promise<{ id: string; content: string; url: string }[]> => {
+    const response = await fetch(`${gts.url}/api/v1/accounts/${gts.account.id}/statuses?limit=40`, { headers: { authorization: `Bearer ${gts.account.accessToken}` } });
+    return (await response.json()) as { id: string; content: string; url: string }[];
+  };
+  const cardText = (ref: ConversationRef): ObservedMessage | undefined => harness.messagesIn({ platform: ref.platform, workspace: ref.workspace, channel: ref.channel }).find((m) => m.ref.message === ref.message);
+  const postsToStatuses = () => proxy.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/statuses').length;
+
+  /** A draft approved and due now; returns its id and card. */
+  const dueDraft = async (text: string, networks = 'mastodon'): Promise<{ id: string; card: ConversationRef }> => {
+    await harness.runCommand(harness.users.member, 'draft new', { text, networks, when: 'in 2h' });
+    const doc = await eventually(() => database.db.collection('drafts').findOne({ text, card: { $exists: true } })).catch((error: unknown) => {
+      throw new Error(`no draft; the author saw: ${harness.ephemeralsFor(harness.users.member).map((m) => m.text).slice(-2).join(' | ')}`, { cause: error });
+    });
+    const id = String(doc._id);
+    const card = parseRef(String(doc.card))!;
+    const approve = await harness.waitFor(() => cardText(card)?.buttons.find((b) => b.label === 'Approve'));
+    await harness.clickButton(harness.users.approver, card, approve.actionId);
+    await eventually(() => database.db.collection('drafts').findOne({ _id: id as never, status: 'scheduled' })).catch(async (error: unknown) => {
+      const now = await database.db.collection('drafts').findOne({ _id: id as never });
+      throw new Error(`not scheduled (${String(now?.status)}); the approver saw: ${harness.ephemeralsFor(harness.users.approver).map((m) => m.text).slice(-2).join(' | ')}`, { cause: error });
+    });
+    await herald.scheduler.now(JobNames.publishDue, { draftId: id });
+    return { id, card };
+  };
+  const settled = (id: string, status: 'published' | 'failed') =>
+    eventually(() => database.db.collection('drafts').findOne({ _id: id as never, status }), 20_000).catch(async (error: unknown) => {
+      const draft = await database.db.collection('drafts').findOne({ _id: id as never });
+      const deliveries = await database.db.collection('deliveries').find({ draftId: id }).toArray();
+      throw new Error(`draft ${id} is ${String(draft?.status)}, not ${status}; deliveries: ${JSON.stringify(deliveries)}`, { cause: error });
+    });
+
+  it('connects the account through a private form and stores its token sealed', async () => {
+    await harness.runCommand(harness.users.admin, 'herald accounts');
+    const list = await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.includes('Connected accounts')));
+    expect(list.text).toContain('No account is connected yet.');
+    const connect = list.buttons.find((b) => b.label === 'Connect Mastodon')!;
+    await harness.clickButton(harness.users.admin, list.ref, connect.actionId);
+    await harness.waitFor(() => harness.openFormTitle(harness.users.admin) === 'Connect Mastodon');
+    await harness.submitOpenForm(harness.users.admin, { instanceUrl: proxy.url, accessToken: 'not-a-real-token' });
+    await harness.waitFor(() => harness.openFormErrors(harness.users.admin)?.accessToken);
+    expect(harness.openFormErrors(harness.users.admin)?.accessToken).toContain('no longer work');
+    await harness.submitOpenForm(harness.users.admin, { instanceUrl: proxy.url, accessToken: gts.account.accessToken });
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.startsWith('Connected Mastodon account')));
+    const stored = await database.db.collection('accounts').findOne({ network: 'mastodon' });
+    expect(stored?.health).toBe('ok');
+    expect(JSON.stringify(stored)).not.toContain(gts.account.accessToken);
+    expect(harness.messagesIn(harness.channel).some((m) => m.text.includes(gts.account.accessToken))).toBe(false);
+  });
+
+  it('publishes at the scheduled time, once, and the card shows the live link', async () => {
+    const before = postsToStatuses();
+    const { id, card } = await dueDraft('Our winter opening hours are online.');
+    await settled(id, 'published');
+    const shown = await harness.waitFor(() => cardText(card)?.text.includes('✅ published') && cardText(card));
+    const onServer = (await statusesOnServer()).filter((s) => s.content.includes('winter opening hours'));
+    expect(onServer).toHaveLength(1);
+    expect(shown.text).toContain(onServer[0]!.url);
+    expect(postsToStatuses() - before).toBe(1);
+    const ledger = await database.db.collection('ledger').findOne({ key: `publish:${id}:v1:mastodon` });
+    expect(ledger).toMatchObject({ state: 'done' });
+    // The job running again (a replay after a crash) changes nothing.
+    await herald.scheduler.now(JobNames.publishNetwork, { draftId: id, version: 1, network: 'mastodon', attempt: 1, manual: false });
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await statusesOnServer()).filter((s) => s.content.includes('winter opening hours'))).toHaveLength(1);
+  });
+
+  it('waits out 503s and a 429 with Retry-After, then publishes once', async () => {
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 1, answer: { status: 503, body: { error: 'Service Unavailable' } } });
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 1, answer: { status: 429, headers: { 'retry-after': '1' }, body: { error: 'Too many requests' } } });
+    const started = Date.now();
+    const { id, card } = await dueDraft('Retries are part of honest delivery.');
+    await settled(id, 'published');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect((await statusesOnServer()).filter((s) => s.content.includes('honest delivery'))).toHaveLength(1);
+    const delivery = await database.db.collection('deliveries').findOne({ draftId: id });
+    expect(delivery).toMatchObject({ status: 'published', attempts: 3 });
+    await harness.waitFor(() => cardText(card)?.text.includes('✅ published'));
+  });
+
+  it('stops at once on refused content, shows the reason and Retry, tells the author; Retry publishes', async () => {
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 1, answer: { status: 422, body: { error: 'Validation failed: Text character limit of 500 exceeded' } } });
+    const before = postsToStatuses();
+    const { id, card } = await dueDraft('A post the server refuses once.');
+    await settled(id, 'failed');
+    expect(postsToStatuses() - before).toBe(1);
+    const shown = await harness.waitFor(() => cardText(card)?.text.includes('❌ failed') && (cardText(card)?.buttons.length ?? 0) > 0 && cardText(card), 10_000);
+    expect(shown.text).toContain('the network refused the post');
+    expect(shown.buttons.map((b) => b.label)).toEqual(['Retry']);
+    await harness.waitFor(() => harness.dmsTo(harness.users.member).find((m) => m.text.includes(id) && m.text.includes('refused the post')));
+    await harness.clickButton(harness.users.member, card, shown.buttons[0]!.actionId);
+    await settled(id, 'published');
+    expect((await statusesOnServer()).filter((s) => s.content.includes('server refuses once'))).toHaveLength(1);
+  });
+
+  it('gives up on a network that keeps failing after the last attempt, and says so', async () => {
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 3, answer: { status: 502, body: { error: 'Bad Gateway' } } });
+    const { id, card } = await dueDraft('Three strikes for the gateway.');
+    await settled(id, 'failed');
+    const shown = await harness.waitFor(() => cardText(card)?.text.includes('❌ failed') && cardText(card));
+    expect(shown.text).toContain('the network did not answer');
+    expect((await statusesOnServer()).filter((s) => s.content.includes('Three strikes'))).toHaveLength(0);
+  });
+
+  it('fails a network with no connected account, and still publishes the others', async () => {
+    const { id, card } = await dueDraft('Mastodon yes, Bluesky no.', 'mastodon,bluesky');
+    await settled(id, 'failed');
+    // The card settles once both networks are done: Mastodon's link, Bluesky's reason and the fixes.
+    const shown = await harness.waitFor(() => cardText(card)?.text.includes('No Bluesky account is connected') && cardText(card)?.text.includes('✅ published') && (cardText(card)?.buttons.length ?? 0) > 0 && cardText(card), 10_000);
+    expect(shown.buttons.map((b) => b.label)).toEqual(['Retry', 'Reconnect Bluesky']);
+    expect((await statusesOnServer()).filter((s) => s.content.includes('Mastodon yes'))).toHaveLength(1);
+  });
+
+  it('a revoked token marks the account failing, tells the channel once, and offers Reconnect', async () => {
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 2, answer: { status: 401, body: { error: 'The access token is invalid' } } });
+    const first = await dueDraft('Token trouble one.');
+    const second = await dueDraft('Token trouble two.');
+    await settled(first.id, 'failed');
+    await settled(second.id, 'failed');
+    const shown = await harness.waitFor(() => cardText(first.card)?.text.includes('❌ failed') && (cardText(first.card)?.buttons.length ?? 0) > 0 && cardText(first.card), 10_000);
+    expect(shown.buttons.map((b) => b.label)).toContain('Reconnect Mastodon');
+    expect((await database.db.collection('accounts').findOne({ network: 'mastodon' }))?.health).toBe('failing');
+    await new Promise((r) => setTimeout(r, 300));
+    const alerts = harness.messagesIn(harness.channel).filter((m) => m.text.includes('stopped working'));
+    expect(alerts).toHaveLength(1);
+    // Reconnecting makes it healthy again.
+    await harness.clickButton(harness.users.admin, first.card, shown.buttons.find((b) => b.label === 'Reconnect Mastodon')!.actionId);
+    await harness.waitFor(() => harness.openFormTitle(harness.users.admin) === 'Connect Mastodon');
+    await harness.submitOpenForm(harness.users.admin, { instanceUrl: proxy.url, accessToken: gts.account.accessToken });
+    await eventually(async () => (await database.db.collection('accounts').findOne({ network: 'mastodon' }))?.health === 'ok');
+  });
+
+  it('pause holds every due post; resume publishes nothing until someone decides', async () => {
+    await harness.runCommand(harness.users.approver, 'herald pause', { text: 'Crisis: hold everything' });
+    await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.includes('Publishing paused by') && m.text.includes('Crisis: hold everything')));
+    const before = postsToStatuses();
+    const held = await dueDraft('Held during the crisis.');
+    await eventually(() => database.db.collection('deliveries').findOne({ draftId: held.id, status: 'held' }));
+    await harness.waitFor(() => cardText(held.card)?.text.includes('held by the pause'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(postsToStatuses()).toBe(before);
+
+    await harness.runCommand(harness.users.member, 'herald resume');
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.includes('Only admins and approvers')));
+    await harness.runCommand(harness.users.approver, 'herald resume');
+    const decision = await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.includes(`Held: draft ${held.id}`)));
+    expect(decision.buttons.map((b) => b.label)).toEqual(['Publish now', 'Reschedule', 'Return to draft']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(postsToStatuses()).toBe(before);
+    await harness.clickButton(harness.users.approver, decision.ref, decision.buttons[0]!.actionId);
+    await settled(held.id, 'published');
+    expect((await statusesOnServer()).filter((s) => s.content.includes('Held during the crisis'))).toHaveLength(1);
+  });
+});

@@ -250,6 +250,8 @@ for (const [platform, createHarness] of platforms) {
     it('does not publish a draft still pending at its time, and tells the author why', async () => {
       const when = new Date(Date.now() + 5 * 60_000).toISOString().slice(0, 16).replace('T', ' ');
       const { draft, card } = await newDraft(harness.users.member, { when });
+      // Creation has finished scheduling its own due check once that job exists.
+      await eventually(() => database.db.collection(JOBS_COLLECTION).findOne({ name: JobNames.publishDue, 'data.draftId': draft.id }));
       await herald.scheduler.now(JobNames.publishDue, { draftId: draft.id });
       await waitDraft(draft.id, (d) => d.status === 'expired');
       await harness.waitFor(() => harness.dmsTo(harness.users.member).find((m) => m.text.includes(draft.id) && m.text.includes('was not approved by')));

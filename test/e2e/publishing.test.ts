@@ -72,6 +72,8 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
       const now = await database.db.collection('drafts').findOne({ _id: id as never });
       throw new Error(`not scheduled (${String(now?.status)}); the approver saw: ${harness.ephemeralsFor(harness.users.approver).map((m) => m.text).slice(-2).join(' | ')}`, { cause: error });
     });
+    // The approval has finished its follow-ups (it reschedules the due job) once the card says so.
+    await harness.waitFor(() => cardText(card)?.text.includes('scheduled for'), 10_000);
     await herald.scheduler.now(JobNames.publishDue, { draftId: id });
     return { id, card };
   };
@@ -202,5 +204,37 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     await harness.clickButton(harness.users.approver, decision.ref, decision.buttons[0]!.actionId);
     await settled(held.id, 'published');
     expect((await statusesOnServer()).filter((s) => s.content.includes('Held during the crisis'))).toHaveLength(1);
+  });
+
+  it('shows the calendar in the workspace time zone and flags two posts on one account too close together', async () => {
+    await harness.runCommand(harness.users.admin, 'herald settings', { timezone: 'Europe/Paris' });
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.includes('time zone: Europe/Paris')));
+    for (const [text, when] of [
+      ['Calendar post A.', '2030-03-04 10:00'],
+      ['Calendar post B.', '2030-03-04 10:20'],
+      ['Calendar post C.', '2030-03-05 18:00'],
+    ] as const) {
+      await harness.runCommand(harness.users.member, 'draft new', { text, networks: 'mastodon', when });
+      const doc = await eventually(() => database.db.collection('drafts').findOne({ text, card: { $exists: true } }));
+      // 10:00 in Paris in March is 09:00 UTC.
+      if (text === 'Calendar post A.') expect((doc.scheduledAt as Date).toISOString()).toBe('2030-03-04T09:00:00.000Z');
+      await database.db.collection('drafts').updateOne({ _id: doc._id }, { $set: { status: 'scheduled' } });
+    }
+    // The calendar looks a week ahead: bring the posts into it, keeping their times of day.
+    const inDays = async (days: number, text: string, hour: string) =>
+      database.db.collection('drafts').updateOne({ text }, { $set: { scheduledAt: new Date(`${new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10)}T${hour}:00Z`) } });
+    await inDays(2, 'Calendar post A.', '09:00');
+    await inDays(2, 'Calendar post B.', '09:20');
+    await inDays(3, 'Calendar post C.', '17:00');
+    await harness.runCommand(harness.users.member, 'herald calendar');
+    const calendar = await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.startsWith('Scheduled posts (Europe/Paris)')));
+    const lines = calendar.text.split('\n');
+    const line = (name: string) => lines.find((l) => l.includes(name)) ?? '';
+    expect(line('Calendar post A.')).toMatch(/^• 10:00 · /);
+    expect(line('Calendar post A.')).toContain('less than 30 min from another post');
+    expect(line('Calendar post B.')).toContain('less than 30 min from another post');
+    expect(line('Calendar post C.')).toMatch(/^• 18:00 · /);
+    expect(line('Calendar post C.')).not.toContain('less than 30 min');
+    expect(line('Calendar post A.')).toContain(gts.account.username);
   });
 });

@@ -120,6 +120,13 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
 
   const input: PublishInput = { posts: variant.posts, images: [], idempotencyKey: key, dueAt: draft.scheduledAt ?? draft.updatedAt };
   try {
+    // The source message's images, fetched from the chat platform with their alt text.
+    const chat = app.chat.get(platformOf(draft));
+    for (const image of draft.images.slice(0, networks[network].maxImages)) {
+      if (!chat) throw new NetworkError(network, 'unavailable', 'the chat platform holding the images is not connected');
+      const file = await chat.downloadFile(image.url);
+      input.images.push({ bytes: file.bytes, mimeType: file.mimeType, alt: image.alt });
+    }
     const client = connector.create(await app.stores.accounts.credentials(account.id), log.child({ network, account: account.id }));
     const result = await client.publish(input);
     const first = result.posts[0];

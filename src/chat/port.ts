@@ -207,6 +207,8 @@ export interface ChatAdapter {
   groupMembers(workspace: string, group: string): Promise<string[]>;
   /** A link people can open to the message (Slack permalink; Discord message URL). */
   permalink(ref: ConversationRef): Promise<string | undefined>;
+  /** Downloads a file attached to a message (FileRef.url), with the platform's credentials where needed. */
+  downloadFile(url: string): Promise<{ bytes: Buffer; mimeType: string }>;
   /** Reads a message (a reaction names only the message): its text, author and files. */
   fetchMessage(ref: ConversationRef): Promise<{ text: string; authorId: string; files: FileRef[] } | undefined>;
 }

@@ -100,5 +100,34 @@ export interface SocialNetwork {
    */
   findPublished(input: PublishInput): Promise<PublishedPost[]>;
   delete(remoteId: string): Promise<void>;
-  /* Inbox (fetchInbox, reply) and metrics (fetchMetrics) join this port with the inbox and digest work. */
+  /**
+   * Declared for the inbox and the digest; a connector gains them when those flows are built, and
+   * flows check for them (a network without them simply has no inbox or metrics in Herald).
+   */
+  fetchInbox?(cursor: string | undefined): Promise<{ items: InboxItem[]; cursor: string }>;
+  reply?(toRemoteId: string, input: PublishInput): Promise<PublishResult>;
+  fetchMetrics?(remoteIds: readonly string[]): Promise<PostMetrics[]>;
+}
+
+/** A comment, mention, quote or direct message on a network, as the inbox will receive it. */
+export interface InboxItem {
+  remoteId: string;
+  kind: 'reply' | 'mention' | 'quote' | 'direct';
+  author: { handle: string; displayName?: string; followers?: number };
+  text: string;
+  url: string;
+  createdAt: Date;
+  /** The post of ours it answers, when there is one. */
+  inReplyTo?: string;
+  conversationId?: string;
+}
+
+/** Counters of one post at one moment, as the digest will snapshot them. */
+export interface PostMetrics {
+  remoteId: string;
+  likes: number;
+  reposts: number;
+  replies: number;
+  quotes?: number;
+  impressions?: number;
 }

@@ -11,6 +11,7 @@ import { startFaultProxy, startGoToSocial, type FaultProxy, type RunningGoToSoci
 import { createSlackHarness, type SlackHarness } from '../support/harness-slack.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
+import { solidPng } from '../support/png.ts';
 
 /**
  * Publishing end to end: Herald from its configuration, the team in the Slack emulator, a real
@@ -236,5 +237,26 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     expect(line('Calendar post C.')).toMatch(/^• 18:00 · /);
     expect(line('Calendar post C.')).not.toContain('less than 30 min');
     expect(line('Calendar post A.')).toContain(gts.account.username);
+  });
+
+  it('publishes the source message’s image with its alt text', async () => {
+    const source = await harness.postMessage(harness.users.member, harness.channel, 'Our new window display.', [{ name: 'window.png', png: solidPng(48, 24), alt: 'The window display at dusk' }]);
+    await harness.useShortcut(harness.users.member, source, 'draft-from-message');
+    const doc = await eventually(() => database.db.collection('drafts').findOne({ text: 'Our new window display.', card: { $exists: true } })).catch((error: unknown) => {
+      throw new Error(`no draft: ${harness.ephemeralsFor(harness.users.member).map((m) => m.text).slice(-2).join(' | ')}`, { cause: error });
+    });
+    const id = String(doc._id);
+    const card = parseRef(String(doc.card))!;
+    await harness.clickButton(harness.users.member, card, (await harness.waitFor(() => cardText(card)?.buttons.find((b) => b.label === 'Schedule'))).actionId);
+    await harness.waitFor(() => harness.openFormTitle(harness.users.member) === 'Schedule the draft');
+    await harness.submitOpenForm(harness.users.member, { when: new Date(Date.now() + 2 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ') });
+    await eventually(() => database.db.collection('drafts').findOne({ _id: id as never, scheduledAt: { $exists: true } }));
+    await harness.clickButton(harness.users.approver, card, (await harness.waitFor(() => cardText(card)?.buttons.find((b) => b.label === 'Approve'))).actionId);
+    await harness.waitFor(() => cardText(card)?.text.includes('scheduled for'), 10_000);
+    await herald.scheduler.now(JobNames.publishDue, { draftId: id });
+    await settled(id, 'published');
+    const status = (await statusesOnServer()).find((s) => s.content.includes('new window display')) as unknown as { media_attachments: { description: string; type: string }[] };
+    expect(status.media_attachments).toHaveLength(1);
+    expect(status.media_attachments[0]).toMatchObject({ type: 'image', description: 'The window display at dusk' });
   });
 });

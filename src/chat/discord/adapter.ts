@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Routes } from 'discord.js';
+import { download } from '../download.ts';
 import type { APIChannel } from 'discord.js';
 import { translator } from '../../i18n/catalogue.ts';
 import type { Logger } from '../../log.ts';
@@ -221,5 +222,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): ChatAdapte
     groupMembers: (workspace, group) => outgoing.groupMembers(workspace, group),
     permalink: (ref) => outgoing.permalink(ref),
     fetchMessage: (ref) => outgoing.fetchMessage(ref),
+    // Attachment URLs are public CDN links; only Discord's own hosts are fetched.
+    downloadFile: (url) => download(url, { allowedHosts: ['discordapp.com', 'discordapp.net', 'discord.com', ...(options.apiUrl ? [new URL(options.apiUrl).host] : [])] }),
   };
 }

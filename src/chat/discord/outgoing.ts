@@ -48,7 +48,7 @@ export function threadNameFrom(text: string): string | undefined {
 }
 
 /** Everything the adapter sends or looks up, i.e. the port without its lifecycle. */
-export interface Outgoing extends Omit<ChatAdapter, 'platform' | 'start' | 'stop' | 'isReady'> {
+export interface Outgoing extends Omit<ChatAdapter, 'platform' | 'start' | 'stop' | 'isReady' | 'downloadFile'> {
   /** Shortcut id of a message context-menu command name, as registered. */
   shortcutId(name: string): string | undefined;
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App, webApi } from '@slack/bolt';
+import { download } from '../download.ts';
 import type { RequestHandler } from '../../http/server.ts';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../metrics.ts';
@@ -336,5 +337,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): ChatAdapter {
     groupMembers: (_workspace, group) => directory.groupMembers(group),
     permalink: (target) => reader.permalink(target),
     fetchMessage: (target) => reader.fetchMessage(target),
+    // Private file URLs need the bot token; it is only ever sent to Slack's own hosts.
+    downloadFile: (url) =>
+      download(url, {
+        allowedHosts: ['slack.com', 'slack-edge.com', ...(options.apiUrl ? [new URL(options.apiUrl).host] : [])],
+        headers: { authorization: `Bearer ${options.botToken}` },
+      }),
   };
 }

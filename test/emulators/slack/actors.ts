@@ -99,7 +99,8 @@ export class Actors {
     return files.map((f) => {
       const bytes = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content ?? '');
       const id = this.core.store.nextId('F');
-      const ref: SlackFileRef = { id, name: f.name, title: f.title ?? f.name, mimetype: mimeOf(f.name), size: bytes.length, ...(f.altTxt ? { alt_txt: f.altTxt } : {}) };
+      const url = `${this.core.baseUrl}files/${id}/${encodeURIComponent(f.name)}`;
+      const ref: SlackFileRef = { id, name: f.name, title: f.title ?? f.name, mimetype: mimeOf(f.name), size: bytes.length, url_private: url, ...(f.altTxt ? { alt_txt: f.altTxt } : {}) };
       this.core.store.state.files.push({
         ...ref,
         created: Math.floor(Date.now() / 1000),
@@ -108,7 +109,7 @@ export class Actors {
         uploaded: true,
         channels: [],
         shares: [],
-        url_private: `${this.core.baseUrl}files/${id}/${encodeURIComponent(f.name)}`,
+        url_private: url,
       });
       this.core.fileBytes.set(id, bytes);
       return ref;

@@ -58,6 +58,8 @@ export interface SlackFileRef {
   alt_txt?: string;
   mimetype: string;
   size: number;
+  /** Slack puts the authenticated download URL on the file objects of a message too. */
+  url_private?: string;
 }
 
 export interface SlackMessage {

@@ -191,9 +191,10 @@ export default defineFlow({
     defineJob({
       name: JobNames.publishNetwork,
       schema: networkJob,
-      // Its own retries (Retry-After aware) are scheduled by the handler; a crash leaves the ledger
-      // entry pending and the job's lock expires, so another run reconciles with the network.
-      lockLifetimeMs: 5 * 60_000,
+      // Its own retries (Retry-After aware) are scheduled by the handler. A crash leaves the ledger
+      // entry pending; the run renews its lock while alive, so a dead replica's lock lapses within
+      // this time and another run reconciles with the network (findPublished) instead of posting again.
+      lockLifetimeMs: 30_000,
       handler: (data, { log }) => publishOne(app, data, log),
     }),
   ],

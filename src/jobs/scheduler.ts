@@ -66,6 +66,7 @@ export interface SchedulerOptions {
 }
 
 export const JOBS_COLLECTION = 'jobs';
+const DEFAULT_LOCK_LIFETIME_MS = 120_000;
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { log, metrics } = options;
@@ -76,8 +77,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     maxConcurrency: options.maxConcurrency,
     defaultConcurrency: 5,
     // A lock whose holder died (or that a non-atomic findAndModify stranded) frees up after this;
-    // handlers are short, and long ones declare their own lockLifetimeMs.
-    defaultLockLifetime: 120_000,
+    // running handlers renew theirs.
+    defaultLockLifetime: DEFAULT_LOCK_LIFETIME_MS,
   });
   const definitions = new Map<string, JobDefinition>();
   let running = false;
@@ -112,6 +113,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             throw new PermanentJobError(`invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`);
           }
           const started = performance.now();
+          // A live run keeps renewing its lock, so a short lock lifetime only frees the jobs of a
+          // replica that died (it is how a crashed publish gets reconciled quickly).
+          const lifetime = definition.lockLifetimeMs ?? DEFAULT_LOCK_LIFETIME_MS;
+          const keepAlive = setInterval(() => {
+            job.touch().catch((error: unknown) => jobLog.warn({ err: errorMessage(error) }, 'could not renew the job lock'));
+          }, Math.max(1_000, Math.floor(lifetime / 3)));
           try {
             await definition.handler(parsed.data, { jobId, attempt, log: jobLog });
             metrics.jobsRun.inc({ job: definition.name });
@@ -121,11 +128,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             const permanent = error instanceof PermanentJobError || !retry || attempt > retry.maxRetries;
             jobLog.error({ err: error, permanent }, permanent ? 'job failed' : 'job failed, will retry');
             throw error;
+          } finally {
+            clearInterval(keepAlive);
           }
         },
         {
           ...(definition.concurrency ? { concurrency: definition.concurrency } : {}),
-          ...(definition.lockLifetimeMs ? { lockLifetime: definition.lockLifetimeMs } : {}),
+          lockLifetime: definition.lockLifetimeMs ?? DEFAULT_LOCK_LIFETIME_MS,
           ...(retry
             ? {
                 backoff: backoffStrategies.when(

@@ -10,9 +10,10 @@ import pause from './pause.ts';
 import policy from './policy.ts';
 import resume from './resume.ts';
 import settings from './settings.ts';
+import slots from './slots.ts';
 import voice from './voice.ts';
 
 /** Every chat command, declared once; the registry registers them on every platform. */
-export const allCommands: readonly Command[] = [help, ping, mine, policy, voice, settings, accounts, calendar, pause, resume, draftNew, draftHistory] as readonly Command[];
+export const allCommands: readonly Command[] = [help, ping, mine, policy, voice, settings, accounts, calendar, slots, pause, resume, draftNew, draftHistory] as readonly Command[];
 
 export { allShortcuts, SHORTCUT_DRAFT } from './shortcuts.ts';

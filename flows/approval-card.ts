@@ -84,6 +84,7 @@ export function draftCard(draft: Draft, state: Progress & { stepName?: string },
           actionId: draftAction('more', draft),
           placeholder: t('draft.more'),
           options: [
+            { label: t('draft.button.queue'), value: 'queue' },
             { label: t('draft.button.regenerate'), value: 'regenerate' },
             { label: t('draft.button.assign'), value: 'assign' },
             { label: t('draft.button.history'), value: 'history' },

@@ -12,12 +12,16 @@ import { fitToNetwork } from '../src/core/fit.ts';
 import { isNetworkId, networkIds, networks, type NetworkId } from '../src/core/networks.ts';
 import { checkApproval, progress, type ApprovalPolicy, type ApprovalStep, type Person } from '../src/core/policy.ts';
 import { defineFlow, type FlowContext } from '../src/flow.ts';
+import { nextFreeSlot } from '../src/core/slots.ts';
 import { parseWhenText } from '../src/core/when.ts';
 import { translator, type Translate } from '../src/i18n/catalogue.ts';
 import { JobNames } from '../src/jobs/names.ts';
 import { defineJob } from '../src/jobs/scheduler.ts';
 import { draftAction, draftCard, FLOW, formatWhen, parseEntity } from './approval-card.ts';
 import { startPublishing } from './publishing.ts';
+
+/** Two posts on one account closer than this compete for the same audience (calendar, queue). */
+const QUEUE_GAP_MS = 30 * 60_000;
 
 /** The longest text a draft may have: LinkedIn's whole post, and Slack's longest form input. */
 export const MAX_DRAFT_CHARS = 3_000;
@@ -313,6 +317,20 @@ async function onAction(app: FlowContext, event: ActionClicked, id: ActionId, ch
       const settings = await app.stores.settings.get(draft.workspace);
       const variants = await app.assistant.draftVariants({ text: draft.text, networks: draft.networks, ...(settings.voice ? { voice: settings.voice } : {}) });
       return newVersion(app, chat, draft, event.actor, { variants }, 'regenerate', t);
+    }
+    case 'queue': {
+      const draft = await load(app, id.entityId, t, 'schedule');
+      const settings = await app.stores.settings.get(draft.workspace);
+      const zone = settings.timezone ?? 'UTC';
+      const own = draft.networks.map((network) => settings.slots.find((s) => s.network === network)).find(Boolean);
+      if (!own) throw new UserError('no_slots', t('queue.noSlots', { networks: draft.networks.join(', ') }));
+      const others = await app.stores.drafts.list(draft.workspace, { statuses: ['scheduled', 'approved', 'pending'], limit: 500 });
+      const taken = others.filter((d) => d.id !== draft.id && d.scheduledAt && d.networks.includes(own.network)).map((d) => d.scheduledAt!);
+      const when = nextFreeSlot(own.slots, app.clock.now(), zone, taken, QUEUE_GAP_MS);
+      if (!when) throw new UserError('queue_full', t('queue.full', { network: own.network }));
+      const to: DraftStatus = draft.status === 'approved' ? 'scheduled' : draft.status;
+      await transition(app, chat, draft, event.actor, 'schedule', { scheduledAt: when, status: to }, t, `queue: ${formatWhen(when)}`);
+      return event.respond.ephemeral({ text: t('queue.added', { id: draft.id, when: formatWhen(when) }) });
     }
     case 'history': {
       const draft = await load(app, id.entityId, t, 'create');

@@ -2,6 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import type { BrandVoice } from '../ai/assistant.ts';
 import type { NetworkId } from '../core/networks.ts';
 import { defaultPolicy, type ApprovalPolicy } from '../core/policy.ts';
+import type { Slot } from '../core/slots.ts';
 import type { Repository } from './indexes.ts';
 
 /** A team's own settings, set from chat with /herald commands. */
@@ -23,6 +24,8 @@ export interface WorkspaceSettings {
   paused?: { reason: string; by: string; at: Date };
   /** IANA time zone for the calendar and schedule input on platforms that do not give a person's own. */
   timezone?: string;
+  /** Posting slots per network account, for "Add to queue". */
+  slots: { network: NetworkId; slots: Slot[] }[];
 }
 
 type SettingsDocument = Omit<WorkspaceSettings, 'workspace'> & { _id: string };
@@ -36,7 +39,7 @@ export interface SettingsStore extends Repository {
 }
 
 export function defaultSettings(workspace: string): WorkspaceSettings {
-  return { workspace, watchedChannels: [], draftReaction: 'memo', defaultNetworks: ['bluesky', 'mastodon'], policy: defaultPolicy, channelPolicies: [] };
+  return { workspace, watchedChannels: [], draftReaction: 'memo', defaultNetworks: ['bluesky', 'mastodon'], policy: defaultPolicy, channelPolicies: [], slots: [] };
 }
 
 export function createSettingsStore(db: Db): SettingsStore {

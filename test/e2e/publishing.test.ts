@@ -259,4 +259,25 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     expect(status.media_attachments).toHaveLength(1);
     expect(status.media_attachments[0]).toMatchObject({ type: 'image', description: 'The window display at dusk' });
   });
+
+  it('"Add to queue" takes the next free posting slot of the account', async () => {
+    await harness.runCommand(harness.users.admin, 'herald slots', { network: 'mastodon', times: 'mon-sun 08:00, 20:00' });
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.startsWith('Posting slots for mastodon')));
+    const queued: string[] = [];
+    for (const text of ['Queued post one.', 'Queued post two.']) {
+      await harness.runCommand(harness.users.member, 'draft new', { text, networks: 'mastodon' });
+      const doc = await eventually(() => database.db.collection('drafts').findOne({ text, card: { $exists: true } }));
+      const card = parseRef(String(doc.card))!;
+      const more = await harness.waitFor(() => cardText(card)?.selects[0]);
+      await harness.selectOption(harness.users.member, card, more.actionId, 'queue');
+      const scheduled = await eventually(() => database.db.collection('drafts').findOne({ _id: doc._id, scheduledAt: { $exists: true } }));
+      queued.push((scheduled.scheduledAt as Date).toISOString());
+    }
+    // Europe/Paris (set by the calendar test): 08:00 and 20:00 local; the second takes the slot after the first.
+    const local = queued.map((iso) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit' }).format(new Date(iso)));
+    for (const time of local) expect(['08:00', '20:00']).toContain(time);
+    expect(new Date(queued[1]!).getTime()).toBeGreaterThan(new Date(queued[0]!).getTime());
+    expect(new Date(queued[1]!).getTime() - new Date(queued[0]!).getTime()).toBeLessThanOrEqual(12 * 3_600_000);
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.includes('takes the next free slot')));
+  });
 });

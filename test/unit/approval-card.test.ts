@@ -39,7 +39,7 @@ describe('the draft card', () => {
     expect(card.context).toBe('by Ana · from https://example.slack.com/archives/C1/p1 · version 3 · for 2026-12-01 14:30 UTC · approvals 1/2 (review) · labels: legal');
     const buttons = card.actions!.filter((a) => a.kind === 'button').map((a) => a.label);
     expect(buttons).toEqual(['Approve', 'Request changes', 'Edit', 'Schedule', 'Reject']);
-    expect(card.actions!.find((a) => a.kind === 'select')).toMatchObject({ options: [{ value: 'regenerate' }, { value: 'assign' }, { value: 'history' }] });
+    expect(card.actions!.find((a) => a.kind === 'select')).toMatchObject({ options: [{ value: 'queue' }, { value: 'regenerate' }, { value: 'assign' }, { value: 'history' }] });
   });
 
   it('carries the version in every action id, within 100 characters', () => {

@@ -24,16 +24,17 @@ export function crowded(drafts: readonly Draft[]): Set<string> {
   return flagged;
 }
 
-/** `/herald calendar [week|month]`: what goes out when, per account, in the workspace's time zone. */
+/** `/herald calendar [week|month]`: what goes out when, per account, in the viewer's time zone. */
 export default defineCommand({
   name: 'herald calendar',
   description: 'Show what is scheduled this week or month',
   options: z.object({ range: z.enum(['week', 'month']).optional().describe('week (default) or month') }),
   permission: everyone,
-  async run({ app, channel, options, respond, t }) {
+  async run({ app, channel, membership, options, respond, t }) {
     const workspace = `${channel.platform}:${channel.workspace}`;
     const settings = await app.stores.settings.get(workspace);
-    const zone = settings.timezone ?? 'UTC';
+    // The viewer's own zone where the platform gives it (Slack), else the workspace's.
+    const zone = membership.timeZone ?? settings.timezone ?? 'UTC';
     const now = app.clock.now();
     const until = new Date(now.getTime() + (options.range === 'month' ? 31 : 7) * DAY_MS);
     const drafts = (await app.stores.drafts.list(workspace, { statuses: ['scheduled', 'approved', 'pending', 'publishing'], limit: 500 }))

@@ -53,6 +53,8 @@ export interface Membership {
   isAdmin: boolean;
   /** Slack user group ids and handles; Discord role ids and names. */
   groups: string[];
+  /** The person's own IANA time zone where the platform says (Slack); absent on Discord. */
+  timeZone?: string;
 }
 
 /** Answers to the person who caused an interaction, while it is still answerable. */

@@ -28,6 +28,8 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
   beforeAll(async () => {
     [gts, harness, database] = await Promise.all([startGoToSocial(), createSlackHarness(), openTestDatabase('publishing')]);
     proxy = await startFaultProxy(gts.url);
+    // The member lives in Bucharest: Slack tells Herald each person's own time zone.
+    harness.emulator.state.users.find((u) => u.id === harness.users.member.user)!.tz = 'Europe/Bucharest';
     herald = await startTestHerald({
       dbName: database.name,
       flows: allFlows,
@@ -207,7 +209,7 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     expect((await statusesOnServer()).filter((s) => s.content.includes('Held during the crisis'))).toHaveLength(1);
   });
 
-  it('shows the calendar in the workspace time zone and flags two posts on one account too close together', async () => {
+  it('shows the calendar in the viewer’s own time zone and flags two posts on one account too close together', async () => {
     await harness.runCommand(harness.users.admin, 'herald settings', { timezone: 'Europe/Paris' });
     await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.includes('time zone: Europe/Paris')));
     for (const [text, when] of [
@@ -227,14 +229,15 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     await inDays(2, 'Calendar post A.', '09:00');
     await inDays(2, 'Calendar post B.', '09:20');
     await inDays(3, 'Calendar post C.', '17:00');
+    // On Slack the viewer sees their own time zone (set for this member in beforeAll: Bucharest).
     await harness.runCommand(harness.users.member, 'herald calendar');
-    const calendar = await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.startsWith('Scheduled posts (Europe/Paris)')));
+    const calendar = await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.startsWith('Scheduled posts (Europe/Bucharest)')));
     const lines = calendar.text.split('\n');
     const line = (name: string) => lines.find((l) => l.includes(name)) ?? '';
-    expect(line('Calendar post A.')).toMatch(/^• 10:00 · /);
+    expect(line('Calendar post A.')).toMatch(/^• 11:00 · /);
     expect(line('Calendar post A.')).toContain('less than 30 min from another post');
     expect(line('Calendar post B.')).toContain('less than 30 min from another post');
-    expect(line('Calendar post C.')).toMatch(/^• 18:00 · /);
+    expect(line('Calendar post C.')).toMatch(/^• 19:00 · /);
     expect(line('Calendar post C.')).not.toContain('less than 30 min');
     expect(line('Calendar post A.')).toContain(gts.account.username);
   });

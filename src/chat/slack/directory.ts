@@ -7,6 +7,7 @@ export interface SlackPerson {
   name: string;
   locale?: string;
   isAdmin: boolean;
+  timeZone?: string;
 }
 
 export interface SlackDirectory {
@@ -50,6 +51,7 @@ export function createSlackDirectory(web: webApi.WebClient, options: { ttlMs?: n
         name: u.profile?.display_name || u.real_name || u.name || user,
         ...(u.locale ? { locale: u.locale } : {}),
         isAdmin: Boolean(u.is_admin || u.is_owner || u.is_primary_owner),
+        ...(u.tz ? { timeZone: u.tz } : {}),
       };
     });
 
@@ -63,7 +65,7 @@ export function createSlackDirectory(web: webApi.WebClient, options: { ttlMs?: n
     person,
     async membership(user) {
       const [who, all] = await Promise.all([person(user), allGroups()]);
-      return { isAdmin: who.isAdmin, groups: all.filter((g) => g.users.includes(user)).flatMap((g) => [g.id, g.handle]) };
+      return { isAdmin: who.isAdmin, groups: all.filter((g) => g.users.includes(user)).flatMap((g) => [g.id, g.handle]), ...(who.timeZone ? { timeZone: who.timeZone } : {}) };
     },
     async groupMembers(group) {
       const wanted = group.replace(/^<!subteam\^(\w+)(?:\|[^>]*)?>$/, '$1').replace(/^@/, '').toLowerCase();

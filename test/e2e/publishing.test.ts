@@ -192,6 +192,9 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.includes('Publishing paused by') && m.text.includes('Crisis: hold everything')));
     const before = postsToStatuses();
     const held = await dueDraft('Held during the crisis.');
+    const later = await dueDraft('Held, then rescheduled.');
+    const back = await dueDraft('Held, then back to review.');
+    await eventually(() => database.db.collection('deliveries').findOne({ draftId: back.id, status: 'held' }));
     await eventually(() => database.db.collection('deliveries').findOne({ draftId: held.id, status: 'held' }));
     await harness.waitFor(() => cardText(held.card)?.text.includes('held by the pause'));
     await new Promise((r) => setTimeout(r, 500));
@@ -207,6 +210,21 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     await harness.clickButton(harness.users.approver, decision.ref, decision.buttons[0]!.actionId);
     await settled(held.id, 'published');
     expect((await statusesOnServer()).filter((s) => s.content.includes('Held during the crisis'))).toHaveLength(1);
+
+    // Reschedule: the draft goes back to approved and the schedule form sets a new time.
+    const laterCard = await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.includes(`Held: draft ${later.id}`)));
+    await harness.clickButton(harness.users.approver, laterCard.ref, laterCard.buttons[1]!.actionId);
+    await harness.waitFor(() => harness.openFormTitle(harness.users.approver) === 'Schedule the draft');
+    const when = new Date(Date.now() + 5 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+    await harness.submitOpenForm(harness.users.approver, { when });
+    const rescheduled = await eventually(() => database.db.collection('drafts').findOne({ _id: later.id as never, status: 'scheduled' }));
+    expect((rescheduled.scheduledAt as Date).toISOString().slice(0, 16).replace('T', ' ')).toBe(when);
+    // Return to draft: a new version that needs approval again.
+    const backCard = await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.includes(`Held: draft ${back.id}`)));
+    await harness.clickButton(harness.users.approver, backCard.ref, backCard.buttons[2]!.actionId);
+    await eventually(() => database.db.collection('drafts').findOne({ _id: back.id as never, status: 'pending', version: 2 }));
+    await harness.waitFor(() => cardText(back.card)?.buttons.some((b) => b.label === 'Approve'));
+    expect((await statusesOnServer()).filter((s) => /rescheduled|back to review/.test(s.content))).toHaveLength(0);
   });
 
   it('shows the calendar in the viewer’s own time zone and flags two posts on one account too close together', async () => {

@@ -517,6 +517,8 @@ export default defineFlow({
     defineJob({
       name: JobNames.publishDue,
       schema: z.object({ draftId: z.string().regex(/^d-[a-z0-9]+$/) }),
+      // A transient database error (a failover) must not strand a due draft.
+      retry: { maxRetries: 5, delayMs: 2_000, maxDelayMs: 60_000 },
       async handler({ draftId }, { log }) {
         const draft = await app.stores.drafts.get(draftId);
         if (!draft) return;
@@ -535,7 +537,9 @@ export default defineFlow({
           }
           return;
         }
-        if (draft.status !== 'scheduled') return;
+        // A run that died after marking the draft publishing but before fanning out carries on.
+        const stranded = draft.status === 'publishing' && (await app.stores.deliveries.forVersion(draft.id, draft.version)).length === 0;
+        if (draft.status !== 'scheduled' && !stranded) return;
         await startPublishing(app, draft, log);
       },
     }),

@@ -118,7 +118,9 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
     return settle(app, draftId, version, log);
   }
 
-  const input: PublishInput = { posts: variant.posts, images: [], idempotencyKey: key, dueAt: draft.scheduledAt ?? draft.updatedAt };
+  // Both times are stable across attempts and restarts (never the clock or updatedAt): record keys
+  // derive from dueAt, and reconciliation searches from the first attempt.
+  const input: PublishInput = { posts: variant.posts, images: [], idempotencyKey: key, dueAt: draft.scheduledAt ?? claim.entry.createdAt, firstAttemptAt: claim.entry.createdAt };
   try {
     // The source message's images, fetched from the chat platform with their alt text.
     const chat = app.chat.get(platformOf(draft));
@@ -195,6 +197,8 @@ export default defineFlow({
       // entry pending; the run renews its lock while alive, so a dead replica's lock lapses within
       // this time and another run reconciles with the network (findPublished) instead of posting again.
       lockLifetimeMs: 30_000,
+      // Every network job may run at once, up to the process's limit (not Agenda's per-name 5).
+      concurrency: app.config.SCHEDULER_MAX_CONCURRENCY,
       handler: (data, { log }) => publishOne(app, data, log),
     }),
   ],

@@ -63,6 +63,12 @@ export interface PublishInput {
   idempotencyKey: string;
   /** When the post was due; connectors that derive ids from time use it, never the clock. */
   dueAt: Date;
+  /**
+   * When the first attempt under this idempotency key began (the ledger entry's creation). A
+   * reconciliation that searches by time starts from the earlier of this and dueAt, so a post made
+   * long before its due time (publish now, a late retry) is still found.
+   */
+  firstAttemptAt?: Date;
   language?: string;
   /** Mastodon: public, unlisted, private, direct. */
   visibility?: 'public' | 'unlisted' | 'private' | 'direct';

@@ -299,9 +299,9 @@ describe('Slack adapter in Socket Mode', () => {
     expect(events[0]).toMatchObject({ type: 'command', channel: { channel: dm.channel } });
 
     const { adapter } = harness;
-    expect(await adapter.membership(harness.users.admin)).toEqual({ isAdmin: true, groups: ['S_APPROVERS', 'approvers'] });
-    expect(await adapter.membership(harness.users.member)).toEqual({ isAdmin: false, groups: [] });
-    expect(await adapter.membership(harness.users.approver)).toEqual({ isAdmin: false, groups: ['S_APPROVERS', 'approvers'] });
+    expect(await adapter.membership(harness.users.admin)).toEqual({ isAdmin: true, groups: ['S_APPROVERS', 'approvers'], timeZone: 'Europe/London' });
+    expect(await adapter.membership(harness.users.member)).toEqual({ isAdmin: false, groups: [], timeZone: 'Europe/London' });
+    expect(await adapter.membership(harness.users.approver)).toEqual({ isAdmin: false, groups: ['S_APPROVERS', 'approvers'], timeZone: 'Europe/London' });
     expect(await adapter.groupMembers(emu.teamId, '@approvers')).toEqual(['U_ALICE', 'U_CAROL']);
     expect(await adapter.groupMembers(emu.teamId, 'S_APPROVERS')).toEqual(['U_ALICE', 'U_CAROL']);
     expect(await adapter.groupMembers(emu.teamId, 'nobody')).toEqual([]);

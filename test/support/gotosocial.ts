@@ -232,6 +232,11 @@ export interface FaultRule {
   answer?: InjectedAnswer;
   /** Ask GoToSocial, then change its JSON answer (e.g. make an image look still in processing). */
   rewrite?: (status: number, body: unknown) => { status: number; body: unknown };
+  /**
+   * Ask GoToSocial, then hold its answer this long before replying: the request has been accepted
+   * upstream (e.g. the status exists) while the caller still waits, a window to crash it in.
+   */
+  delayMs?: number;
 }
 
 export interface FaultProxy {
@@ -293,6 +298,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           status = changed.status;
           payload = Buffer.from(JSON.stringify(changed.body));
         }
+        if (rule?.delayMs) await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
+        // The caller may have gone meanwhile (a killed process): nobody is left to answer.
+        if (res.destroyed) return;
         send(status, out, payload);
       })
       .catch((error: unknown) => send(502, { 'content-type': 'application/json' }, JSON.stringify({ error: String(error) })));

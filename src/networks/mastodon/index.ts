@@ -113,7 +113,8 @@ export function createMastodonNetwork(options: MastodonOptions): SocialNetwork {
   }
 
   async function findStatuses(input: PublishInput): Promise<mastodon.v1.Status[]> {
-    const since = new Date(input.dueAt.getTime() - EARLIEST_BEFORE_DUE_MS);
+    const from = Math.min(input.dueAt.getTime(), input.firstAttemptAt?.getTime() ?? Infinity);
+    const since = new Date(from - EARLIEST_BEFORE_DUE_MS);
     return matchThread(await recentStatuses(since), input);
   }
 

@@ -7,7 +7,7 @@ import { JobNames } from '../../src/jobs/names.ts';
 import { allCommands } from '../../commands/index.ts';
 import { allFlows } from '../../flows/index.ts';
 import type { ObservedMessage } from '../support/chat-harness.ts';
-import { waitForIndexing, type BlueskyNetworkUrls } from '../support/bluesky-network.ts';
+import { waitForIndexing, xrpc, type BlueskyNetworkUrls } from '../support/bluesky-network.ts';
 import { createDiscordHarness } from '../support/harness-discord.ts';
 import type { ChatHarness } from '../support/chat-harness.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
@@ -27,28 +27,17 @@ describe('publishing to Bluesky from Discord', () => {
   let herald: Herald;
   let account: { did: string; handle: string; accessJwt: string; appPassword: string; appPasswordName: string };
 
-  const xrpc = async (method: string, options: { body?: unknown; query?: Record<string, string>; token?: string } = {}): Promise<Json> => {
-    const url = new URL(`/xrpc/${method}`, net.pds);
-    for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
-    const res = await fetch(url, {
-      method: options.body === undefined ? 'GET' : 'POST',
-      headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-    const json = (await res.json().catch(() => ({}))) as Json;
-    if (!res.ok) throw new Error(`${method}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  const postsOnPds = async (): Promise<Json[]> => (await xrpc('com.atproto.repo.listRecords', { query: { repo: account.did, collection: 'app.bsky.feed.post', limit: '100' } })).records as Json[];
+  const call = (method: string, options: Parameters<typeof xrpc>[2] = {}) => xrpc(net.pds, method, options);
+  const postsOnPds = async (): Promise<Json[]> => (await call('com.atproto.repo.listRecords', { query: { repo: account.did, collection: 'app.bsky.feed.post', limit: '100' } })).records as Json[];
 
   beforeAll(async () => {
     if (!provided.ok) throw new Error(`the local Bluesky network is not running: ${provided.error}`);
     net = provided;
     [harness, database] = await Promise.all([createDiscordHarness(), openTestDatabase('bsky_flow')]);
     const handle = `brand${randomBytes(3).toString('hex')}.test`;
-    const created = await xrpc('com.atproto.server.createAccount', { body: { handle, email: `${handle}@example.com`, password: `pw-${randomBytes(8).toString('hex')}` } });
+    const created = await call('com.atproto.server.createAccount', { body: { handle, email: `${handle}@example.com`, password: `pw-${randomBytes(8).toString('hex')}` } });
     const appPasswordName = 'herald';
-    const app = await xrpc('com.atproto.server.createAppPassword', { body: { name: appPasswordName }, token: created.accessJwt as string });
+    const app = await call('com.atproto.server.createAppPassword', { body: { name: appPasswordName }, token: created.accessJwt as string });
     account = { did: created.did as string, handle, accessJwt: created.accessJwt as string, appPassword: app.password as string, appPasswordName };
     await waitForIndexing(net.control);
     herald = await startTestHerald({
@@ -103,7 +92,7 @@ describe('publishing to Bluesky from Discord', () => {
   });
 
   it('a revoked app password fails the post with Reconnect, marks the account and tells the channel once', async () => {
-    await xrpc('com.atproto.server.revokeAppPassword', { body: { name: account.appPasswordName }, token: account.accessJwt });
+    await call('com.atproto.server.revokeAppPassword', { body: { name: account.appPasswordName }, token: account.accessJwt });
     const { id, card } = await dueDraft('This one meets a revoked password.');
     await eventually(() => database.db.collection('drafts').findOne({ _id: id as never, status: 'failed' }), 20_000);
     const shown = await harness.waitFor(() => cardText(card)?.text.includes('❌ failed') && (cardText(card)?.buttons.length ?? 0) > 0 && cardText(card), 10_000);

@@ -128,3 +128,17 @@ export async function waitForIndexing(control: string): Promise<void> {
   const res = await fetch(`${control}/process-all`, { method: 'POST', signal: AbortSignal.timeout(20_000) });
   if (!res.ok) throw new Error(`indexing did not finish: ${res.status} ${await res.text()}`);
 }
+
+/** One XRPC call to a local network server: GET with a query, or POST with a JSON body. */
+export async function xrpc(base: string, method: string, options: { body?: unknown; query?: Record<string, string>; token?: string } = {}): Promise<Record<string, unknown>> {
+  const url = new URL(`/xrpc/${method}`, base);
+  for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
+  const res = await fetch(url, {
+    method: options.body === undefined ? 'GET' : 'POST',
+    headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
+  const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${method}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}

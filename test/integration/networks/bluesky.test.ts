@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createBlueskyNetwork } from '../../../src/networks/bluesky/index.ts';
 import { NetworkError, type PublishInput, type SocialNetwork } from '../../../src/networks/port.ts';
-import { waitForIndexing, type BlueskyNetworkUrls } from '../../support/bluesky-network.ts';
+import { waitForIndexing, xrpc, type BlueskyNetworkUrls } from '../../support/bluesky-network.ts';
 import { captureLogger } from '../../support/log.ts';
 import { solidPng } from '../../support/png.ts';
 
@@ -15,19 +15,6 @@ const provided = inject('blueskyNetwork');
 let net: BlueskyNetworkUrls;
 
 type Json = Record<string, unknown>;
-
-async function xrpc(base: string, method: string, options: { body?: unknown; query?: Record<string, string>; token?: string } = {}): Promise<Json> {
-  const url = new URL(`/xrpc/${method}`, base);
-  for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
-  const res = await fetch(url, {
-    method: options.body === undefined ? 'GET' : 'POST',
-    headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  });
-  const json = (await res.json().catch(() => ({}))) as Json;
-  if (!res.ok) throw new Error(`${method}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 interface Account {
   did: string;

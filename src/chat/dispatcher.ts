@@ -49,39 +49,29 @@ export function createDispatcher(routes: ChatRoutes, deps: { log: Logger; app: F
     }
   };
 
+  /** A click, submission or shortcut Herald no longer knows (old card, removed flow): say so, change nothing. */
+  async function stale(event: ActionClicked | FormSubmitted | MessageShortcut, what: string, id: string): Promise<void> {
+    log.info({ platform: event.platform, user: event.actor.ref.user, [what]: id }, `unknown or stale ${what}`);
+    await event.respond.ephemeral({ text: translator(event.actor.locale)('chat.staleAction') });
+  }
+
   async function route(event: InboundEvent, chat: ChatAdapter): Promise<FormResult | void> {
-    const t = translator(event.actor.locale);
     switch (event.type) {
       case 'command':
         return routes.registry.handle(event, chat, app);
       case 'action': {
         const id = decodeActionId(event.actionId);
         const handler = id && routes.actions?.[id.flow];
-        if (!id || !handler) {
-          log.info({ platform: event.platform, actionId: event.actionId, user: event.actor.ref.user }, 'click on an unknown or stale action');
-          await event.respond.ephemeral({ text: t('chat.staleAction') });
-          return;
-        }
-        return handler(event, id, chat);
+        return id && handler ? handler(event, id, chat) : stale(event, 'action', event.actionId);
       }
       case 'form': {
         const id = decodeActionId(event.formId);
         const handler = id && routes.forms?.[id.flow];
-        if (!id || !handler) {
-          log.info({ platform: event.platform, formId: event.formId, user: event.actor.ref.user }, 'submission of an unknown or stale form');
-          await event.respond.ephemeral({ text: t('chat.staleAction') });
-          return;
-        }
-        return handler(event, id, chat);
+        return id && handler ? handler(event, id, chat) : stale(event, 'form', event.formId);
       }
       case 'shortcut': {
         const shortcut = routes.shortcuts?.find((s) => s.declaration.id === event.shortcut);
-        if (!shortcut) {
-          log.info({ platform: event.platform, shortcut: event.shortcut }, 'unknown shortcut');
-          await event.respond.ephemeral({ text: t('chat.staleAction') });
-          return;
-        }
-        return shortcut.run(event, chat);
+        return shortcut ? shortcut.run(event, chat) : stale(event, 'shortcut', event.shortcut);
       }
       default:
         for (const listener of routes.listeners ?? []) await listener(event, chat);

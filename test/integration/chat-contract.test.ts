@@ -253,6 +253,7 @@ for (const [platform, createHarness] of platforms) {
       await harness.clickButton(harness.users.member, ref, card.buttons[3]!.actionId);
       await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.includes('no longer active')));
       expect(harness.messagesIn(harness.channel).find((m) => m.ref.message === ref.message)?.edited).toBe(false);
+      expect(capture.lines().find((l) => l.msg === 'unknown or stale action' && l.action === card.buttons[3]!.actionId)).toMatchObject({ level: 'info', user: harness.users.member.user });
     });
 
     it('answers an internal failure with a reference, logs it, and keeps working', async () => {

@@ -274,6 +274,10 @@ for (const [platform, createHarness] of platforms) {
       await harness.runCommand(author, 'draft new', { text: 'Look at this', networks: 'instagram' });
       await ephemeralSaying(author, 'Instagram posts need an image');
       expect(await drafts().countDocuments()).toBe(before);
+      // Every command was timed from its arrival: the adapters feed herald_event_handling_seconds.
+      const histogram = await herald.metrics.registry.getSingleMetricAsString('herald_event_handling_seconds');
+      const count = new RegExp(`herald_event_handling_seconds_count\\{platform="${platform}",kind="command"\\} (\\d+)`).exec(histogram);
+      expect(Number(count?.[1] ?? 0)).toBeGreaterThanOrEqual(6);
     });
 
     it('reminds approvers, escalates, and a decision cancels both', async () => {

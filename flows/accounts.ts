@@ -9,6 +9,7 @@ import { connectorFor, connectors } from '../src/networks/index.ts';
 import { NetworkError } from '../src/networks/port.ts';
 import type { Account } from '../src/store/accounts.ts';
 import { EncryptionKeyError } from '../src/store/crypto.ts';
+import { scheduleFetches } from './inbox.ts';
 
 export const ACCOUNTS = 'accounts';
 
@@ -84,6 +85,7 @@ async function onForm(app: FlowContext, event: FormSubmitted, entityId: string, 
   try {
     const account = await app.stores.accounts.connect({ workspace: ws, network: connector.network, handle: info.handle, ...(info.displayName ? { displayName: info.displayName } : {}), connectedBy: event.actor.ref.user, credentials: parsed.data });
     log.info({ account: account.id, handle: info.handle }, 'account connected');
+    await scheduleFetches(app, [account.id]);
     await event.respond.ephemeral({ text: t('accounts.connected', { network: connector.label, handle: info.handle, followers: info.followers ?? '—' }) });
   } catch (error) {
     if (error instanceof EncryptionKeyError) throw new UserError('no_key', error.message);

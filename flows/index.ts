@@ -1,9 +1,10 @@
 import type { Flow } from '../src/flow.ts';
 import approval from './approval.ts';
+import inbox from './inbox.ts';
 import accounts from './accounts.ts';
 import pause from './pause.ts';
 import publishing from './publishing.ts';
 import retention from './retention.ts';
 
 /** Every flow Herald runs, in start order. */
-export const allFlows: readonly Flow[] = [retention, approval, publishing, accounts, pause];
+export const allFlows: readonly Flow[] = [retention, approval, publishing, accounts, pause, inbox];

@@ -51,6 +51,11 @@ export const configSchema = z.object({
   ),
   PUBLISH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   PUBLISH_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  INBOX_POLL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  INBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
+  INBOX_NOTE_PREFIX: z.string().min(1).max(10).default('//'),
+  INBOX_RISKY_FOLLOWERS: z.coerce.number().int().min(0).default(10_000),
+  CHAT_MESSAGES_PER_SECOND: z.coerce.number().positive().max(50).default(1),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -83,6 +88,11 @@ const hints: Record<keyof Config, string> = {
   HERALD_ENCRYPTION_KEY: 'a 32-byte key for stored credentials, e.g. the output of `openssl rand -base64 32`',
   PUBLISH_MAX_ATTEMPTS: 'how many times a transient publishing failure is tried, 1 to 20',
   PUBLISH_RETRY_BASE_MS: 'milliseconds before the first retry of a transient publishing failure; it doubles each time',
+  INBOX_POLL_SECONDS: 'seconds between inbox fetches of an account (each account can override it with /herald inbox-rules poll), 1 to 86400',
+  INBOX_RETENTION_DAYS: 'days to keep inbound comments, mentions and their authors’ data (GDPR), 1 to 3650',
+  INBOX_NOTE_PREFIX: 'what starts an internal note in an inbox thread (never sent to the network), e.g. //',
+  INBOX_RISKY_FOLLOWERS: 'an author with at least this many followers makes a negative item risky: replies need an approval',
+  CHAT_MESSAGES_PER_SECOND: 'most messages Herald sends into one chat channel per second (the platforms allow about 1)',
 };
 
 /** Rules that involve several variables at once. */

@@ -7,6 +7,16 @@ export const JobNames = {
   publishDue: 'publishing.due',
   /** One network's side of a due draft: publish (exactly once), retry transient failures. */
   publishNetwork: 'publishing.network',
+  /** One account's inbox: fetch what is new since its cursor (recurring, one per account). */
+  inboxFetch: 'inbox.fetch',
+  /** A workspace's waiting inbox items: post cards, thread messages and burst summaries, paced. */
+  inboxDeliver: 'inbox.deliver',
+  /** A reply typed in a card's thread: post it on the network (exactly once), retry transient failures. */
+  inboxReply: 'inbox.reply',
+  /** A conversation's first-response deadline: remind before it, and at breach. */
+  inboxSla: 'inbox.sla',
+  /** Deletes inbound items and their authors' data past retention (GDPR). */
+  inboxPurge: 'inbox.purge',
 } as const;
 
 export type JobName = (typeof JobNames)[keyof typeof JobNames] | `test.${string}`;

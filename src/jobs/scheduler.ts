@@ -47,6 +47,11 @@ export interface Scheduler {
   now(name: JobName, data: unknown): Promise<string>;
   /** One recurring job per name, replaced when called again. Interval: cron or "5 minutes". */
   every(interval: string, name: JobName, data: unknown, options?: { timezone?: string }): Promise<string>;
+  /**
+   * One recurring job per name and payload (an account's inbox fetch, say), created or updated in
+   * place; the first run is due at once. The payload must be flat: it is the job's identity.
+   */
+  everyFor(interval: string, name: JobName, data: Record<string, string | number | boolean>): Promise<string>;
   /** Removes scheduled jobs by name, and by payload fields when given. */
   cancel(name: JobName, data?: Record<string, unknown>): Promise<number>;
   start(): Promise<void>;
@@ -159,6 +164,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         ...(everyOptions?.timezone ? { timezone: everyOptions.timezone } : {}),
         skipImmediate: true,
       });
+      return String(job.attrs._id);
+    },
+    async everyFor(interval, name, data) {
+      const payload = validated(name, data) as Record<string, unknown>;
+      // The whole payload as one sub-document (never dotted keys: FerretDB refuses them in documents).
+      const job = agenda.create(name, payload).unique({ data: payload }).repeatEvery(interval, { skipImmediate: false });
+      await job.save();
       return String(job.attrs._id);
     },
     async cancel(name, data) {

@@ -74,6 +74,8 @@ export interface PublishInput {
   visibility?: 'public' | 'unlisted' | 'private' | 'direct';
   /** Mastodon's content warning / spoiler text. */
   contentWarning?: string;
+  /** Set by reply(): the remote id the first post answers. */
+  replyTo?: string;
 }
 
 export interface PublishedPost {
@@ -107,15 +109,22 @@ export interface SocialNetwork {
   findPublished(input: PublishInput): Promise<PublishedPost[]>;
   delete(remoteId: string): Promise<void>;
   /**
-   * Declared for the inbox and the digest; a connector gains them when those flows are built, and
-   * flows check for them (a network without them simply has no inbox or metrics in Herald).
+   * The inbox: comments, replies, mentions, quotes and (where the network allows) direct messages
+   * newer than the opaque cursor, oldest first, and the cursor to pass next time. An item may come
+   * again after a restart (cursors are inclusive at their edge); the inbox's unique index drops it.
+   * Without a cursor, only the most recent page: connecting an account does not replay its history.
    */
-  fetchInbox?(cursor: string | undefined): Promise<{ items: InboxItem[]; cursor: string }>;
+  fetchInbox?(cursor: string | undefined): Promise<{ items: InboxItem[]; cursor: string | undefined }>;
+  /**
+   * Replies as the account to one item (the remote id of a post). Idempotent like publish: a call
+   * with the same idempotencyKey finds what an earlier attempt left and never makes a second reply.
+   */
   reply?(toRemoteId: string, input: PublishInput): Promise<PublishResult>;
+  /** Declared for the digest; a network without it has no metrics in Herald. */
   fetchMetrics?(remoteIds: readonly string[]): Promise<PostMetrics[]>;
 }
 
-/** A comment, mention, quote or direct message on a network, as the inbox will receive it. */
+/** A comment, mention, quote or direct message on a network, as the inbox receives it. */
 export interface InboxItem {
   remoteId: string;
   kind: 'reply' | 'mention' | 'quote' | 'direct';
@@ -123,9 +132,12 @@ export interface InboxItem {
   text: string;
   url: string;
   createdAt: Date;
-  /** The post of ours it answers, when there is one. */
+  /** The post it answers (ours or anyone's), when it is a reply. */
   inReplyTo?: string;
-  conversationId?: string;
+  /** The first post of the thread it belongs to on the network. */
+  rootId?: string;
+  /** The post of ours it answers or quotes, when there is one. */
+  ourPost?: { remoteId: string; url?: string };
 }
 
 /** Counters of one post at one moment, as the digest will snapshot them. */

@@ -2,6 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import type { BrandVoice } from '../ai/assistant.ts';
 import type { NetworkId } from '../core/networks.ts';
 import { defaultPolicy, type ApprovalPolicy } from '../core/policy.ts';
+import type { BusinessHours, InboxRule } from '../core/inbox.ts';
 import type { Slot } from '../core/slots.ts';
 import type { Repository } from './indexes.ts';
 
@@ -26,6 +27,12 @@ export interface WorkspaceSettings {
   timezone?: string;
   /** Posting slots per network account, for "Add to queue". */
   slots: { network: NetworkId; slots: Slot[] }[];
+  /** Inbox routing, first match wins; items no rule takes go to the approvals channel. */
+  inboxRules: InboxRule[];
+  /** For inbox SLAs; the workspace's time zone applies. */
+  businessHours?: Omit<BusinessHours, 'timeZone'>;
+  /** Seconds between inbox fetches, per account id (INBOX_POLL_SECONDS otherwise). */
+  inboxPoll: { accountId: string; seconds: number }[];
 }
 
 type SettingsDocument = Omit<WorkspaceSettings, 'workspace'> & { _id: string };
@@ -39,7 +46,7 @@ export interface SettingsStore extends Repository {
 }
 
 export function defaultSettings(workspace: string): WorkspaceSettings {
-  return { workspace, watchedChannels: [], draftReaction: 'memo', defaultNetworks: ['bluesky', 'mastodon'], policy: defaultPolicy, channelPolicies: [], slots: [] };
+  return { workspace, watchedChannels: [], draftReaction: 'memo', defaultNetworks: ['bluesky', 'mastodon'], policy: defaultPolicy, channelPolicies: [], slots: [], inboxRules: [], inboxPoll: [] };
 }
 
 export function createSettingsStore(db: Db): SettingsStore {

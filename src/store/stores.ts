@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { ensureIndexes, type Repository } from './indexes.ts';
 import { createApprovalStore, createAuditLog, createDeliveryStore, createDraftStore, type ApprovalStore, type AuditLog, type DeliveryStore, type DraftStore } from './drafts.ts';
 import { createAccountStore, type AccountStore } from './accounts.ts';
+import { createInboxStore, type InboxStore } from './inbox.ts';
 import { createLedger, type Ledger } from './ledger.ts';
 import { createSettingsStore, type SettingsStore } from './settings.ts';
 
@@ -15,6 +16,7 @@ export interface Stores {
   readonly settings: SettingsStore;
   readonly accounts: AccountStore;
   readonly deliveries: DeliveryStore;
+  readonly inbox: InboxStore;
 }
 
 export async function createStores(db: Db, clock: Clock, options: { encryptionKey?: Buffer } = {}): Promise<Stores> {
@@ -26,7 +28,9 @@ export async function createStores(db: Db, clock: Clock, options: { encryptionKe
     settings: createSettingsStore(db),
     accounts: createAccountStore(db, clock, options.encryptionKey),
     deliveries: createDeliveryStore(db),
+    inbox: createInboxStore(db, clock),
   };
-  await ensureIndexes(db, Object.values(stores) as Repository[]);
+  const { inbox, ...repositories } = stores;
+  await ensureIndexes(db, [...(Object.values(repositories) as Repository[]), ...inbox.repositories]);
   return stores;
 }

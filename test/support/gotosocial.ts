@@ -40,6 +40,8 @@ export interface RunningGoToSocial {
   pid: number;
   /** Start, account and token, in milliseconds. */
   startMs: number;
+  /** Another confirmed account with its own token (someone who talks to the brand). */
+  createAccount(username: string): Promise<GoToSocialAccount>;
   /** Stops the server by its process id and removes its data; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -185,21 +187,24 @@ export async function startGoToSocial(options: { timeoutMs?: number; username?: 
       if (Date.now() > deadline) throw new Error(`GoToSocial was not ready within ${options.timeoutMs ?? 60_000} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const username = options.username ?? 'brand';
-    const email = `${username}@example.org`;
-    const password = `Herald-${Math.random().toString(36).slice(2)}-Pass!`;
     // The admin CLI works on the same SQLite database while the server runs (it must have started
     // once: accounts need the instance application it creates).
     const admin = async (...args: string[]): Promise<void> => {
       await run(binary, ['--config-path', config, 'admin', 'account', ...args], { env, timeout: 30_000 });
     };
-    await admin('create', '--username', username, '--email', email, '--password', password);
-    await admin('confirm', '--username', username);
-    const accessToken = await obtainToken(base, email, password);
-    const me = await fetch(`${base}/api/v1/accounts/verify_credentials`, { headers: { authorization: `Bearer ${accessToken}` } });
-    if (!me.ok) throw new Error(`verify_credentials with the new token: ${me.status} ${await me.text()}`);
-    const { id } = (await me.json()) as { id: string };
-    return { url: base, account: { id, username, accessToken }, pid: child.pid ?? 0, startMs: Date.now() - started, stop };
+    const createAccount = async (username: string): Promise<GoToSocialAccount> => {
+      const email = `${username}@example.org`;
+      const password = `Herald-${Math.random().toString(36).slice(2)}-Pass!`;
+      await admin('create', '--username', username, '--email', email, '--password', password);
+      await admin('confirm', '--username', username);
+      const accessToken = await obtainToken(base, email, password);
+      const me = await fetch(`${base}/api/v1/accounts/verify_credentials`, { headers: { authorization: `Bearer ${accessToken}` } });
+      if (!me.ok) throw new Error(`verify_credentials with the new token: ${me.status} ${await me.text()}`);
+      const { id } = (await me.json()) as { id: string };
+      return { id, username, accessToken };
+    };
+    const account = await createAccount(options.username ?? 'brand');
+    return { url: base, account, pid: child.pid ?? 0, startMs: Date.now() - started, stop, createAccount };
   } catch (error) {
     await stop();
     throw new Error(`GoToSocial did not start: ${error instanceof Error ? error.message : String(error)}\n${stderr.trim().slice(-4000)}\n${provisionHint}`, { cause: error });

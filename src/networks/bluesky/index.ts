@@ -1,14 +1,19 @@
-import { AtUri, AtpAgent, RichText, type $Typed, type AppBskyEmbedImages, type AppBskyFeedPost, type AppBskyRichtextFacet, type ComAtprotoRepoStrongRef } from '@atproto/api';
+import { AtUri, AtpAgent, RichText, type $Typed, type AppBskyEmbedImages, type AppBskyFeedPost, type AppBskyNotificationListNotifications, type AppBskyRichtextFacet, type ComAtprotoRepoStrongRef } from '@atproto/api';
+import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from 'pino';
 import { networks } from '../../core/networks.ts';
-import { NetworkError, type AccountInfo, type PublishInput, type PublishResult, type PublishedPost, type SocialNetwork } from '../port.ts';
+import { NetworkError, type AccountInfo, type InboxItem, type PublishInput, type PublishResult, type PublishedPost, type SocialNetwork } from '../port.ts';
 import { toNetworkError } from './errors.ts';
+import { toInboxItem } from './inbox.ts';
 import { imageSize } from './media.ts';
 import { postRecordKey } from './tid.ts';
 
 export { postRecordKey } from './tid.ts';
 
 const POST = 'app.bsky.feed.post';
+/** listNotifications pages read per fetch: enough for a burst, bounded so one fetch cannot run away. */
+const INBOX_PAGE_SIZE = 50;
+const MAX_INBOX_PAGES = 40;
 
 export interface BlueskyOptions {
   /** The account's PDS (https://bsky.social for most accounts). */
@@ -177,6 +182,47 @@ export function createBlueskyNetwork(options: BlueskyOptions): SocialNetwork {
     }
   }
 
+  /** Where a reply to `uri` hangs: that post as parent, its thread's root as root. */
+  async function replyBase(uri: string): Promise<AppBskyFeedPost.ReplyRef> {
+    const res = await call('getPosts', () => agent.getPosts({ uris: [uri] }));
+    const post = res.data.posts[0];
+    if (!post) throw new NetworkError('bluesky', 'not_found', `Bluesky post ${uri} does not exist (deleted?)`);
+    const parent = { uri: post.uri, cid: post.cid };
+    const record = post.record as Partial<AppBskyFeedPost.Record>;
+    return { root: record.reply?.root ?? parent, parent };
+  }
+
+  async function publishUnder(input: PublishInput): Promise<PublishResult> {
+    check(input);
+    const base = input.replyTo ? await replyBase(input.replyTo) : undefined;
+    const posts = await written(input);
+    if (posts.length > 0) log.info({ idempotencyKey: input.idempotencyKey, found: posts.length, of: input.posts.length }, 'bluesky publish resumes');
+    const ref = (post: Written): ComAtprotoRepoStrongRef.Main => ({ uri: post.remoteId, cid: post.cid });
+    for (let index = posts.length; index < input.posts.length; index++) {
+      const first = posts[0];
+      const previous = posts[index - 1];
+      const root = base?.root ?? (first ? ref(first) : undefined);
+      const parent = previous ? ref(previous) : base?.parent;
+      posts.push(await writePost(input, index, root && parent ? { root, parent } : undefined));
+    }
+    log.info({ idempotencyKey: input.idempotencyKey, posts: posts.length, uri: posts[0]?.remoteId, replyTo: input.replyTo }, input.replyTo ? 'bluesky replied' : 'bluesky published');
+    return { posts: posts.map(({ remoteId, url }) => ({ remoteId, url })) };
+  }
+
+  /** Follower counts of the authors (the notification's profile view has none); missing ones stay unknown. */
+  async function followersOf(dids: readonly string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (let start = 0; start < dids.length; start += 25) {
+      try {
+        const res = await call('getProfiles', () => agent.getProfiles({ actors: dids.slice(start, start + 25) }));
+        for (const profile of res.data.profiles) if (profile.followersCount !== undefined) counts.set(profile.did, profile.followersCount);
+      } catch (error) {
+        log.warn({ err: errorMessage(error) }, 'bluesky profiles unavailable; follower counts unknown');
+      }
+    }
+    return counts;
+  }
+
   function check(input: PublishInput): void {
     const limits = networks.bluesky;
     if (input.posts.length === 0) throw new NetworkError('bluesky', 'invalid_request', 'nothing to publish');
@@ -216,19 +262,34 @@ export function createBlueskyNetwork(options: BlueskyOptions): SocialNetwork {
       return (await written(input)).map(({ remoteId, url }) => ({ remoteId, url }));
     },
 
-    async publish(input: PublishInput): Promise<PublishResult> {
-      check(input);
-      const posts = await written(input);
-      if (posts.length > 0) log.info({ idempotencyKey: input.idempotencyKey, found: posts.length, of: input.posts.length }, 'bluesky publish resumes');
-      for (let index = posts.length; index < input.posts.length; index++) {
-        const first = posts[0];
-        const previous = posts[index - 1];
-        const ref = (post: Written): ComAtprotoRepoStrongRef.Main => ({ uri: post.remoteId, cid: post.cid });
-        const reply = first && previous ? { root: ref(first), parent: ref(previous) } : undefined;
-        posts.push(await writePost(input, index, reply));
+    publish: (input) => publishUnder(input),
+
+    reply: (toRemoteId, input) => publishUnder({ ...input, replyTo: toRemoteId }),
+
+    async fetchInbox(cursor) {
+      if (!agent.hasSession) await login();
+      const { did, handle } = session();
+      // The cursor is the newest indexedAt seen: notifications come newest first, so read back to it.
+      // Those at exactly that instant come again and the inbox's unique index drops them.
+      const since = cursor ? Date.parse(cursor) : undefined;
+      const seen: AppBskyNotificationListNotifications.Notification[] = [];
+      let page: string | undefined;
+      for (let pages = 0; pages < MAX_INBOX_PAGES; pages++) {
+        const res = await call('listNotifications', () => agent.app.bsky.notification.listNotifications({ limit: INBOX_PAGE_SIZE, ...(page ? { cursor: page } : {}) }));
+        const fresh = res.data.notifications.filter((n) => since === undefined || Date.parse(n.indexedAt) >= since);
+        seen.push(...fresh);
+        if (since === undefined || fresh.length < res.data.notifications.length || !res.data.cursor || res.data.notifications.length === 0) break;
+        if (pages === MAX_INBOX_PAGES - 1) log.warn({ read: seen.length }, 'bluesky inbox: more new notifications than one fetch reads; the oldest are skipped');
+        page = res.data.cursor;
       }
-      log.info({ idempotencyKey: input.idempotencyKey, posts: posts.length, uri: posts[0]?.remoteId }, 'bluesky published');
-      return { posts: posts.map(({ remoteId, url }) => ({ remoteId, url })) };
+      const newest = seen.reduce((max, n) => Math.max(max, Date.parse(n.indexedAt)), since ?? 0);
+      const wanted = seen.filter((n) => ['reply', 'mention', 'quote'].includes(n.reason));
+      const followers = await followersOf([...new Set(wanted.map((n) => n.author.did))]);
+      const items = wanted
+        .reverse()
+        .map((n) => toInboxItem(n, did, handle, followers.get(n.author.did)))
+        .filter((item): item is InboxItem => item !== undefined);
+      return { items, cursor: newest > 0 ? new Date(newest).toISOString() : cursor };
     },
 
     async delete(remoteId: string): Promise<void> {

@@ -1,9 +1,9 @@
 import { createRestAPIClient, MastoHttpError, type mastodon } from 'masto';
 import { networks } from '../../core/networks.ts';
 import type { Logger } from '../../log.ts';
-import { NetworkError, type AccountInfo, type MediaInput, type PublishedPost, type PublishInput, type PublishResult, type SocialNetwork } from '../port.ts';
+import { NetworkError, type AccountInfo, type InboxItem, type MediaInput, type PublishedPost, type PublishInput, type PublishResult, type SocialNetwork } from '../port.ts';
 import { toNetworkError } from './errors.ts';
-import { sameText } from './text.ts';
+import { htmlToText, sameText } from './text.ts';
 
 export interface MastodonOptions {
   /** The instance's base URL, e.g. https://mastodon.social. */
@@ -24,10 +24,35 @@ const EARLIEST_BEFORE_DUE_MS = 5 * 60_000;
 /** The account's recent statuses that findPublished reads: pages of 40, at most this many pages. */
 const PAGE_SIZE = 40;
 const MAX_PAGES = 3;
+/** Notification pages one inbox fetch reads (40 each). */
+const MAX_INBOX_PAGES = 25;
 
 const extensions: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif', 'image/webp': 'webp' };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Mastodon ids are numeric strings, GoToSocial's are ULIDs: by length, then by character. */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** A mention notification as an inbox item (a reply to us mentions us too; direct visibility is a DM). */
+function toInboxItem(notification: mastodon.v1.Notification, ownAccountId: string): InboxItem | undefined {
+  const status = notification.status;
+  if (!status) return undefined;
+  const repliesToUs = Boolean(status.inReplyToId) && status.inReplyToAccountId === ownAccountId;
+  const kind: InboxItem['kind'] = status.visibility === 'direct' ? 'direct' : (notification.type as string) === 'quote' ? 'quote' : repliesToUs ? 'reply' : 'mention';
+  return {
+    remoteId: status.id,
+    kind,
+    author: { handle: status.account.acct, ...(status.account.displayName ? { displayName: status.account.displayName } : {}), followers: status.account.followersCount },
+    text: htmlToText(status.content).trim(),
+    url: status.url ?? status.uri,
+    createdAt: new Date(status.createdAt),
+    ...(status.inReplyToId ? { inReplyTo: status.inReplyToId } : {}),
+    ...(repliesToUs && status.inReplyToId ? { ourPost: { remoteId: status.inReplyToId } } : {}),
+  };
+}
 
 function toPost(status: mastodon.v1.Status): PublishedPost {
   return { remoteId: status.id, url: status.url ?? status.uri };
@@ -35,17 +60,17 @@ function toPost(status: mastodon.v1.Status): PublishedPost {
 
 /**
  * The statuses of one publish already on the server, in thread order: the first post (same text,
- * same number of images, not a reply) and then each reply to the previous one with the next text.
+ * same number of images, answering what the publish answers: nothing, or `replyTo`) and then each reply to the previous one with the next text.
  * `statuses` may come in any order; the oldest match wins when the same text appears twice.
  */
-export function matchThread(statuses: readonly mastodon.v1.Status[], input: Pick<PublishInput, 'posts' | 'images'>): mastodon.v1.Status[] {
+export function matchThread(statuses: readonly mastodon.v1.Status[], input: Pick<PublishInput, 'posts' | 'images' | 'replyTo'>): mastodon.v1.Status[] {
   const oldestFirst = [...statuses].filter((status) => !status.reblog).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id));
   const found: mastodon.v1.Status[] = [];
   for (const [index, text] of input.posts.entries()) {
     const previous = found.at(-1);
     const next = oldestFirst.find((status) =>
       index === 0
-        ? !status.inReplyToId && status.mediaAttachments.length === input.images.length && sameText(status.content, text)
+        ? (status.inReplyToId ?? undefined) === input.replyTo && status.mediaAttachments.length === input.images.length && sameText(status.content, text)
         : status.inReplyToId === previous?.id && sameText(status.content, text),
     );
     if (!next) break;
@@ -145,6 +170,34 @@ export function createMastodonNetwork(options: MastodonOptions): SocialNetwork {
     return media.id;
   }
 
+  async function publish(input: PublishInput): Promise<PublishResult> {
+    if (input.posts.length === 0) throw new NetworkError('mastodon', 'invalid_request', 'Mastodon publish needs at least one post');
+    if (input.images.length > networks.mastodon.maxImages) {
+      throw new NetworkError('mastodon', 'content_refused', `Mastodon takes at most ${networks.mastodon.maxImages} images, got ${input.images.length}`);
+    }
+    const existing = await findStatuses(input);
+    if (existing.length > 0) log.info({ idempotencyKey: input.idempotencyKey, found: existing.length, of: input.posts.length }, 'mastodon publish resumes an earlier attempt');
+    const posted = [...existing];
+    const mediaIds = existing.length === 0 && input.images.length > 0 ? await Promise.all(input.images.map((image, index) => upload(image, index))) : [];
+    for (let index = posted.length; index < input.posts.length; index += 1) {
+      const previous = posted.at(-1);
+      const params: mastodon.rest.v1.CreateStatusParams = {
+        status: input.posts[index] ?? '',
+        ...(index === 0 && mediaIds.length > 0 ? { mediaIds } : {}),
+        ...(previous ? { inReplyToId: previous.id } : input.replyTo ? { inReplyToId: input.replyTo } : {}),
+        ...(input.visibility ? { visibility: input.visibility } : {}),
+        // A warning on the first post only would leave the rest of the thread unwarned.
+        ...(input.contentWarning ? { spoilerText: input.contentWarning } : {}),
+        ...(input.language ? { language: input.language } : {}),
+      };
+      const idempotencyKey = `${input.idempotencyKey}:${index}`;
+      const status = entity(await call('status', () => client.v1.statuses.create(params, { requestInit: { headers: { 'Idempotency-Key': idempotencyKey } } })), 'status');
+      posted.push(status);
+      log.debug({ idempotencyKey, statusId: status.id }, 'mastodon status created');
+    }
+    return { posts: posted.map(toPost) };
+  }
+
   return {
     network: 'mastodon',
 
@@ -172,32 +225,41 @@ export function createMastodonNetwork(options: MastodonOptions): SocialNetwork {
       return (await findStatuses(input)).map(toPost);
     },
 
-    async publish(input: PublishInput): Promise<PublishResult> {
-      if (input.posts.length === 0) throw new NetworkError('mastodon', 'invalid_request', 'Mastodon publish needs at least one post');
-      if (input.images.length > networks.mastodon.maxImages) {
-        throw new NetworkError('mastodon', 'content_refused', `Mastodon takes at most ${networks.mastodon.maxImages} images, got ${input.images.length}`);
+    publish,
+
+    async reply(toRemoteId: string, input: PublishInput): Promise<PublishResult> {
+      // Mastodon notifies only the people a status mentions: a reply names the author first, as
+      // Mastodon's own composer does.
+      const target = entity(await call('status', () => client.v1.statuses.$select(toRemoteId).fetch()), 'status');
+      const mention = `@${target.account.acct}`;
+      const [first = '', ...rest] = input.posts;
+      const addressed = first.toLowerCase().includes(mention.toLowerCase()) ? first : `${mention} ${first}`;
+      const visibility = input.visibility ?? (target.visibility === 'direct' ? 'direct' : undefined);
+      return publish({ ...input, posts: [addressed, ...rest], replyTo: toRemoteId, ...(visibility ? { visibility } : {}) });
+    },
+
+    async fetchInbox(cursor: string | undefined): Promise<{ items: InboxItem[]; cursor: string | undefined }> {
+      const own = await ownAccountId();
+      const collected: mastodon.v1.Notification[] = [];
+      let minId = cursor;
+      // min_id pages forward from the cursor (each page newest first); without a cursor, only the newest page.
+      for (let page = 0; page < MAX_INBOX_PAGES; page += 1) {
+        const batch = await call('notifications', async () => await client.v1.notifications.list({ limit: PAGE_SIZE, ...(minId ? { minId } : {}) }));
+        if (!Array.isArray(batch)) throw new NetworkError('mastodon', 'invalid_request', 'Mastodon notifications: the server did not answer with a list');
+        collected.push(...batch);
+        const newest = batch.map((n) => n.id).sort(compareIds).at(-1);
+        if (!newest || !minId || batch.length < PAGE_SIZE) {
+          minId = newest ?? minId;
+          break;
+        }
+        minId = newest;
       }
-      const existing = await findStatuses(input);
-      if (existing.length > 0) log.info({ idempotencyKey: input.idempotencyKey, found: existing.length, of: input.posts.length }, 'mastodon publish resumes an earlier attempt');
-      const posted = [...existing];
-      const mediaIds = existing.length === 0 && input.images.length > 0 ? await Promise.all(input.images.map((image, index) => upload(image, index))) : [];
-      for (let index = posted.length; index < input.posts.length; index += 1) {
-        const previous = posted.at(-1);
-        const params: mastodon.rest.v1.CreateStatusParams = {
-          status: input.posts[index] ?? '',
-          ...(index === 0 && mediaIds.length > 0 ? { mediaIds } : {}),
-          ...(previous ? { inReplyToId: previous.id } : {}),
-          ...(input.visibility ? { visibility: input.visibility } : {}),
-          // A warning on the first post only would leave the rest of the thread unwarned.
-          ...(input.contentWarning ? { spoilerText: input.contentWarning } : {}),
-          ...(input.language ? { language: input.language } : {}),
-        };
-        const idempotencyKey = `${input.idempotencyKey}:${index}`;
-        const status = entity(await call('status', () => client.v1.statuses.create(params, { requestInit: { headers: { 'Idempotency-Key': idempotencyKey } } })), 'status');
-        posted.push(status);
-        log.debug({ idempotencyKey, statusId: status.id }, 'mastodon status created');
-      }
-      return { posts: posted.map(toPost) };
+      const items = collected
+        .filter((n) => (n.type === 'mention' || (n.type as string) === 'quote') && n.status)
+        .sort((a, b) => compareIds(a.id, b.id))
+        .map((n) => toInboxItem(n, own))
+        .filter((item): item is InboxItem => item !== undefined);
+      return { items, cursor: minId };
     },
 
     async delete(remoteId: string): Promise<void> {

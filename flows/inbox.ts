@@ -1,0 +1,591 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { ActionId } from '../src/chat/action-id.ts';
+import type { ActionClicked, ChatAdapter, ConversationRef, FormSubmitted, UserRef } from '../src/chat/port.ts';
+import { parseRef, serializeRef } from '../src/chat/port.ts';
+import type { ConversationEvent } from '../src/chat/dispatcher.ts';
+import { errorMessage, UserError } from '../src/core/errors.ts';
+import { defaultBusinessHours, isRisky, isVip, planDelivery, route, slaDueAt, topTerms } from '../src/core/inbox.ts';
+import { measure, networks, type NetworkId } from '../src/core/networks.ts';
+import { isApprover } from '../src/core/policy.ts';
+import { defineFlow, type FlowContext } from '../src/flow.ts';
+import { translator, type Translate } from '../src/i18n/catalogue.ts';
+import { JobNames } from '../src/jobs/names.ts';
+import { defineJob } from '../src/jobs/scheduler.ts';
+import type { Logger } from '../src/log.ts';
+import { connectorFor } from '../src/networks/index.ts';
+import { NetworkError, type InboxItem, type SocialNetwork } from '../src/networks/port.ts';
+import type { Account } from '../src/store/accounts.ts';
+import { newConversationId, newItemId, type Conversation, type InboxSummary, type OutboundReply, type StoredItem } from '../src/store/inbox.ts';
+import { channelRef, conversationCard, followUpMessage, INBOX, replyApprovalCard, summaryMessage } from './inbox-card.ts';
+
+/**
+ * The social inbox: each account's new comments, mentions, quotes and direct messages become cards
+ * in a channel (one per conversation, further messages in its thread); a reply typed in the thread
+ * goes back to the network as a reply to that item, exactly once, after an approval when risky.
+ */
+
+/** Cards per channel per delivery round; above this many waiting items a channel is in a burst. */
+const ROUND_BUDGET = 10;
+const BURST_THRESHOLD = 10;
+/** A summary keeps collecting while items keep coming within this window. */
+const SUMMARY_WINDOW_MS = 15 * 60_000;
+const MAX_REPLY_RETRY_MS = 30 * 60_000;
+
+const platformOf = (workspace: string): UserRef['platform'] => workspace.split(':')[0] as UserRef['platform'];
+const userOf = (workspace: string, user: string): UserRef => ({ platform: platformOf(workspace), workspace: workspace.split(':')[1] ?? '', user });
+/** A message's identity without its thread part: a Discord thread's parent names the thread too. */
+const messageKey = (ref: ConversationRef): string => serializeRef({ platform: ref.platform, workspace: ref.workspace, channel: ref.channel, ...(ref.message ? { message: ref.message } : {}) });
+
+async function tFor(app: FlowContext, workspace: string): Promise<Translate> {
+  return translator((await app.stores.settings.get(workspace)).locale);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chat pacing: never more than CHAT_MESSAGES_PER_SECOND into one channel, so Herald causes no 429s.
+
+const nextSlot = new Map<string, number>();
+async function paced<T>(app: FlowContext, channel: ConversationRef, send: () => Promise<T>): Promise<T> {
+  const key = `${channel.platform}:${channel.workspace}:${channel.channel}`;
+  const gap = 1_000 / app.config.CHAT_MESSAGES_PER_SECOND;
+  const now = Date.now();
+  const at = Math.max(now, nextSlot.get(key) ?? 0);
+  nextSlot.set(key, at + gap);
+  if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+  return send();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ingestion
+
+function clientFor(app: FlowContext, account: Account, credentials: Record<string, string>, log: Logger): SocialNetwork | undefined {
+  return connectorFor(account.network)?.create(credentials, log.child({ network: account.network, account: account.id }));
+}
+
+/** The conversation an item continues: the one holding the post it answers (an item, or our reply). */
+async function conversationOf(app: FlowContext, network: NetworkId, item: InboxItem): Promise<Conversation | null> {
+  if (!item.inReplyTo) return null;
+  const parentItem = await app.stores.inbox.itemByRemote(network, item.inReplyTo);
+  if (parentItem) return app.stores.inbox.conversation(parentItem.conversationId);
+  const ourReply = await app.stores.inbox.replyByRemote(item.inReplyTo);
+  return ourReply ? app.stores.inbox.conversation(ourReply.conversationId) : null;
+}
+
+/** Fetches an account's new items, labels, routes and stores them; returns how many were new. */
+export async function ingest(app: FlowContext, accountId: string, log: Logger): Promise<number> {
+  const account = await app.stores.accounts.get(accountId);
+  if (!account) return 0;
+  const client = clientFor(app, account, await app.stores.accounts.credentials(account.id), log);
+  if (!client?.fetchInbox) return 0;
+  const { cursor } = await app.stores.inbox.cursor(account.id);
+  const page = await client.fetchInbox(cursor);
+  const settings = await app.stores.settings.get(account.workspace);
+  let stored = 0;
+  for (const item of page.items) {
+    // A re-fetched item is dropped before it costs a model call; the unique index is the real guard.
+    if (await app.stores.inbox.itemByRemote(account.network, item.remoteId)) continue;
+    const labels = await app.assistant.classify(item.text);
+    const rule = route(settings.inboxRules, { accountId: account.id, text: item.text, authorHandle: item.author.handle, labels });
+    const now = app.clock.now();
+    const existing = await conversationOf(app, account.network, item);
+    const conversationId = existing?.id ?? newConversationId();
+    if (!existing) {
+      const sla = rule?.slaMinutes ? slaDueAt(now, rule.slaMinutes, { ...defaultBusinessHours, ...settings.businessHours, timeZone: settings.timezone ?? 'UTC' }) : undefined;
+      // Created before its first item, with no items yet: a crash in between leaves an empty record that lists nowhere.
+      await app.stores.inbox.createConversation({
+        id: conversationId,
+        workspace: account.workspace,
+        accountId: account.id,
+        network: account.network,
+        channel: rule?.channel ?? settings.approvalsChannel ?? '',
+        ...(rule ? { ruleId: rule.id } : {}),
+        status: 'open',
+        rootItemId: '',
+        risky: isRisky(labels, item.author.followers, app.config.INBOX_RISKY_FOLLOWERS, rule),
+        itemCount: 0,
+        createdAt: now,
+        lastItemAt: now,
+        ...(sla ? { slaDueAt: sla } : {}),
+      });
+    }
+    const record: StoredItem = {
+      ...item,
+      id: newItemId(),
+      workspace: account.workspace,
+      accountId: account.id,
+      network: account.network,
+      receivedAt: now,
+      labels,
+      vip: isVip(settings.inboxRules, item.author.handle),
+      conversationId,
+      channel: existing?.channel ?? rule?.channel ?? settings.approvalsChannel ?? '',
+      ...(rule ? { ruleId: rule.id } : {}),
+      delivery: 'waiting',
+    };
+    if (!(await app.stores.inbox.insertItem(record))) continue;
+    const conversation = existing ?? (await app.stores.inbox.conversation(conversationId));
+    if (!conversation) continue;
+    const reopened = conversation.status === 'resolved';
+    await app.stores.inbox.updateConversation(conversationId, {
+      itemCount: conversation.itemCount + 1,
+      lastItemAt: now,
+      ...(conversation.rootItemId ? {} : { rootItemId: record.id }),
+      ...(reopened ? { status: 'open' as const } : {}),
+      // A more worrying follow-up makes the whole conversation risky.
+      ...(!conversation.risky && isRisky(labels, item.author.followers, app.config.INBOX_RISKY_FOLLOWERS, rule) ? { risky: true } : {}),
+    }, reopened ? ['resolvedAt', 'resolvedBy'] : []);
+    if (!existing && conversation.slaDueAt) await scheduleSla(app, conversation);
+    stored += 1;
+  }
+  await app.stores.inbox.saveCursor({ accountId: account.id, ...(page.cursor ? { cursor: page.cursor } : {}), polledAt: app.clock.now(), lastCount: stored });
+  if (stored > 0) {
+    await app.scheduler.now(JobNames.inboxDeliver, { workspace: account.workspace });
+    log.info({ account: account.id, network: account.network, fetched: page.items.length, stored }, 'inbox items stored');
+  }
+  return stored;
+}
+
+/** Each account's recurring fetch at its own interval (all accounts, or those named); at start and when accounts change. */
+export async function scheduleFetches(app: FlowContext, only?: readonly string[]): Promise<void> {
+  const workspaces = new Set<string>();
+  const accounts = await app.db.collection<{ _id: string; workspace: string; network: NetworkId }>('accounts').find(only ? { _id: { $in: [...only] } } : {}, { projection: { workspace: 1, network: 1 } }).toArray();
+  for (const account of accounts) workspaces.add(account.workspace);
+  const intervals = new Map<string, number>();
+  for (const workspace of workspaces) for (const entry of (await app.stores.settings.get(workspace)).inboxPoll) intervals.set(entry.accountId, entry.seconds);
+  for (const account of accounts) {
+    const connector = connectorFor(account.network);
+    if (!connector) continue;
+    const seconds = intervals.get(account._id) ?? app.config.INBOX_POLL_SECONDS;
+    await app.scheduler.everyFor(`${seconds} seconds`, JobNames.inboxFetch, { accountId: account._id });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery to chat
+
+async function postCard(app: FlowContext, chat: ChatAdapter, conversation: Conversation, item: StoredItem, t: Translate): Promise<string | undefined> {
+  const claim = await app.stores.ledger.begin(`inbox-card:${conversation.id}`, 'chat');
+  if (claim.status === 'already-done') return typeof claim.entry.result?.ref === 'string' ? claim.entry.result.ref : undefined;
+  if (claim.status !== 'started') return undefined;
+  const where = channelRef(conversation.workspace, conversation.channel);
+  const ref = await paced(app, where, () => chat.post(where, conversationCard(conversation, item, t)));
+  const card = serializeRef(ref);
+  await app.stores.ledger.complete(claim.entry.key, { ref: card });
+  await app.stores.inbox.updateConversation(conversation.id, { card });
+  return card;
+}
+
+/** Re-renders a conversation's card from the database (owner, status, count). */
+async function refreshCard(app: FlowContext, chat: ChatAdapter, conversationId: string): Promise<void> {
+  const conversation = await app.stores.inbox.conversation(conversationId);
+  const card = conversation?.card ? parseRef(conversation.card) : undefined;
+  if (!conversation || !card) return;
+  const item = await app.stores.inbox.item(conversation.rootItemId);
+  if (!item) return;
+  const t = await tFor(app, conversation.workspace);
+  await paced(app, card, () => chat.update(card, conversationCard(conversation, item, t)));
+}
+
+async function addToSummary(app: FlowContext, chat: ChatAdapter, workspace: string, channel: string, items: StoredItem[], t: Translate): Promise<void> {
+  const now = app.clock.now();
+  const current = await app.stores.inbox.currentSummary(workspace, channel, new Date(now.getTime() - SUMMARY_WINDOW_MS));
+  const summary: InboxSummary = current ?? { id: `s-${createHash('sha256').update(`${workspace}:${channel}:${now.toISOString()}`).digest('hex').slice(0, 12)}`, workspace, channel, count: 0, negative: 0, neutral: 0, positive: 0, terms: [], startedAt: now, updatedAt: now };
+  for (const item of items) await app.stores.inbox.updateItem(item.id, { delivery: 'summarised', summaryId: summary.id });
+  summary.count += items.length;
+  for (const item of items) summary[item.labels.sentiment] += 1;
+  summary.terms = topTerms([...(await app.stores.inbox.summarised(summary.id, 500)).map((i) => i.text)]);
+  summary.updatedAt = now;
+  await app.stores.inbox.saveSummary(summary);
+  const where = channelRef(workspace, channel);
+  const existing = summary.ref ? parseRef(summary.ref) : undefined;
+  if (existing) await paced(app, where, () => chat.update(existing, summaryMessage(summary, t)));
+  else {
+    const ref = await paced(app, where, () => chat.post(where, summaryMessage(summary, t)));
+    await app.stores.inbox.saveSummary({ ...summary, ref: serializeRef(ref) });
+  }
+}
+
+/** Posts a workspace's waiting items: follow-ups into their threads, new conversations as cards or a summary. */
+export async function deliver(app: FlowContext, workspace: string, log: Logger): Promise<void> {
+  const chat = app.chat.get(platformOf(workspace));
+  if (!chat) return;
+  const settings = await app.stores.settings.get(workspace);
+  const t = translator(settings.locale);
+  for (let round = 0; round < 1_000; round += 1) {
+    const waiting = (await app.stores.inbox.waiting(workspace, 2_000)).filter((item) => item.channel !== '');
+    if (waiting.length === 0) return;
+    const progress = { cards: 0, followUps: 0, summarised: 0 };
+    const byChannel = new Map<string, StoredItem[]>();
+    for (const item of waiting) byChannel.set(item.channel, [...(byChannel.get(item.channel) ?? []), item]);
+    for (const [channel, items] of byChannel) {
+      const fresh: StoredItem[] = [];
+      const touched = new Set<string>();
+      for (const item of items) {
+        const conversation = await app.stores.inbox.conversation(item.conversationId);
+        if (!conversation) continue;
+        if (conversation.rootItemId === item.id) {
+          fresh.push(item);
+          continue;
+        }
+        const root = await app.stores.inbox.item(conversation.rootItemId);
+        if (conversation.card) {
+          // The conversation's next message joins its thread.
+          const card = parseRef(conversation.card)!;
+          const claim = await app.stores.ledger.begin(`inbox-item:${item.id}`, 'chat');
+          if (claim.status === 'started') {
+            const ref = await paced(app, card, () => chat.reply(card, followUpMessage(item, t)));
+            await app.stores.ledger.complete(claim.entry.key, { ref: serializeRef(ref) });
+            await app.stores.inbox.updateItem(item.id, { delivery: 'joined', chatRef: serializeRef(ref) });
+          } else await app.stores.inbox.updateItem(item.id, { delivery: 'joined' });
+          touched.add(conversation.id);
+          progress.followUps += 1;
+        } else if (root?.delivery === 'summarised') {
+          await addToSummary(app, chat, workspace, channel, [item], t);
+          progress.summarised += 1;
+        }
+        // Otherwise its root is still waiting: it joins the thread once the card exists.
+      }
+      const plan = planDelivery(fresh, { budget: ROUND_BUDGET, burstThreshold: BURST_THRESHOLD });
+      for (const item of plan.cards) {
+        const conversation = await app.stores.inbox.conversation(item.conversationId);
+        if (!conversation) continue;
+        const card = await postCard(app, chat, conversation, item, t);
+        await app.stores.inbox.updateItem(item.id, { delivery: 'carded', ...(card ? { chatRef: card } : {}) });
+        progress.cards += 1;
+      }
+      if (plan.summarised.length > 0) {
+        await addToSummary(app, chat, workspace, channel, plan.summarised, t);
+        progress.summarised += plan.summarised.length;
+      }
+      for (const conversationId of touched) await refreshCard(app, chat, conversationId);
+    }
+    log.info({ workspace, ...progress }, 'inbox delivery round');
+    if (progress.cards + progress.followUps + progress.summarised === 0) return;
+  }
+}
+
+/** Shows a conversation: a link to its card, or its card posted now (an item a burst summarised). */
+export async function showConversation(app: FlowContext, chat: ChatAdapter, conversationId: string, workspace: string, t: Translate): Promise<string> {
+  const conversation = await app.stores.inbox.conversation(conversationId);
+  if (!conversation || conversation.workspace !== workspace || conversation.itemCount === 0) throw new UserError('inbox_missing', t('inbox.missing'));
+  const item = await app.stores.inbox.item(conversation.rootItemId);
+  if (!item) throw new UserError('inbox_missing', t('inbox.missing'));
+  const card = conversation.card ?? (await postCard(app, chat, conversation, item, t));
+  if (!card) throw new UserError('inbox_busy', t('inbox.busy'));
+  if (item.delivery !== 'carded') await app.stores.inbox.updateItem(item.id, { delivery: 'carded', chatRef: card });
+  return (await chat.permalink(parseRef(card)!)) ?? card;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies from the thread
+
+/** One reply per chat message, whatever number of times the platform delivers the event. */
+const replyIdOf = (source: ConversationRef): string => `r-${createHash('sha256').update(messageKey(source)).digest('hex').slice(0, 16)}`;
+
+async function onThreadReply(app: FlowContext, event: ConversationEvent, chat: ChatAdapter): Promise<void> {
+  if (event.type !== 'thread-reply') return;
+  const conversation = await app.stores.inbox.conversationByCard(messageKey(event.parent));
+  if (!conversation) return;
+  const text = event.text.trim();
+  // Notes stay internal; so does an empty message (an image alone, say).
+  if (text === '' || text.startsWith(app.config.INBOX_NOTE_PREFIX)) return;
+  const t = await tFor(app, conversation.workspace);
+  const card = parseRef(conversation.card!)!;
+  const items = await app.stores.inbox.itemsOf(conversation.id);
+  const target = items.at(-1);
+  if (!target) return;
+  const limit = networks[conversation.network];
+  const length = measure(text, conversation.network);
+  if (length > limit.maxLength) {
+    await paced(app, card, () => chat.reply(card, { text: t('inbox.reply.tooLong', { user: `<@${event.actor.ref.user}>`, length, limit: limit.maxLength, network: limit.label, unit: limit.unit }) }));
+    app.log.info({ conversationId: conversation.id, length }, 'inbox reply refused: too long for the network');
+    return;
+  }
+  const now = app.clock.now();
+  const reply: OutboundReply = {
+    id: replyIdOf(event.message),
+    conversationId: conversation.id,
+    workspace: conversation.workspace,
+    itemId: target.id,
+    text,
+    authorId: event.actor.ref.user,
+    authorName: event.actor.name,
+    source: serializeRef(event.message),
+    state: conversation.risky ? 'awaiting_approval' : 'sending',
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (!(await app.stores.inbox.insertReply(reply))) return;
+  if (conversation.risky) {
+    const ref = await paced(app, card, () => chat.reply(card, replyApprovalCard(reply, t)));
+    await app.stores.inbox.updateReply(reply.id, { approvalCard: messageKey(ref) });
+    app.log.info({ conversationId: conversation.id, replyId: reply.id }, 'inbox reply waits for an approval');
+    return;
+  }
+  await app.scheduler.now(JobNames.inboxReply, { replyId: reply.id, attempt: 1 });
+}
+
+async function sendReply(app: FlowContext, replyId: string, attempt: number, log: Logger): Promise<void> {
+  const reply = await app.stores.inbox.reply(replyId);
+  if (!reply || reply.state !== 'sending') return;
+  const conversation = await app.stores.inbox.conversation(reply.conversationId);
+  const item = await app.stores.inbox.item(reply.itemId);
+  if (!conversation || !item) return;
+  const chat = app.chat.get(platformOf(conversation.workspace));
+  const card = conversation.card ? parseRef(conversation.card) : undefined;
+  const t = await tFor(app, conversation.workspace);
+  const say = async (text: string): Promise<void> => {
+    if (chat && card) await paced(app, card, () => chat.reply(card, { text }));
+  };
+  const key = `reply:${reply.id}`;
+  const claim = await app.stores.ledger.begin(key, 'reply');
+  const sent = async (remoteId: string | undefined, url: string | undefined): Promise<void> => {
+    await app.stores.inbox.updateReply(reply.id, { state: 'sent', ...(remoteId ? { remoteId } : {}), ...(url ? { url } : {}) });
+    if (!conversation.firstResponseAt) await app.stores.inbox.updateConversation(conversation.id, { firstResponseAt: app.clock.now() });
+    await say(t('inbox.reply.sent', { network: networks[conversation.network].label, url: url ?? '' }));
+    if (chat) await refreshCard(app, chat, conversation.id);
+  };
+  if (claim.status === 'already-done') {
+    const result = claim.entry.result ?? {};
+    return sent(typeof result.remoteId === 'string' ? result.remoteId : undefined, typeof result.url === 'string' ? result.url : undefined);
+  }
+  if (claim.status === 'failed-before') return;
+  const fail = async (reason: string): Promise<void> => {
+    await app.stores.ledger.fail(key, reason);
+    await app.stores.inbox.updateReply(reply.id, { state: 'failed', error: reason });
+    await say(t('inbox.reply.failed', { user: `<@${reply.authorId}>`, reason }));
+    log.warn({ replyId, conversationId: conversation.id, reason }, 'inbox reply failed');
+  };
+  const account = await app.stores.accounts.get(conversation.accountId);
+  if (!account) return fail(t('delivery.noAccount', { network: networks[conversation.network].label }));
+  const client = clientFor(app, account, await app.stores.accounts.credentials(account.id), log);
+  if (!client?.reply) return fail(t('inbox.reply.unsupported', { network: networks[conversation.network].label }));
+  try {
+    const result = await client.reply(item.remoteId, { posts: [reply.text], images: [], idempotencyKey: key, dueAt: claim.entry.createdAt, firstAttemptAt: claim.entry.createdAt });
+    const first = result.posts[0];
+    await app.stores.ledger.complete(key, { remoteId: first?.remoteId ?? null, url: first?.url ?? null });
+    log.info({ replyId, conversationId: conversation.id, url: first?.url }, 'inbox reply sent');
+    await sent(first?.remoteId, first?.url);
+  } catch (caught) {
+    const error = caught instanceof NetworkError ? caught : new NetworkError(conversation.network, 'unavailable', errorMessage(caught), { cause: caught });
+    if (error.transient && attempt < app.config.PUBLISH_MAX_ATTEMPTS) {
+      const delay = Math.max(Math.min(MAX_REPLY_RETRY_MS, app.config.PUBLISH_RETRY_BASE_MS * 2 ** (attempt - 1)), error.retryAfterMs ?? 0);
+      log.warn({ replyId, attempt, delayMs: delay, failure: error.failure }, 'transient reply failure, will retry');
+      // The claim stays pending: the next attempt asks the network for an earlier reply before it posts.
+      await app.scheduler.at(new Date(app.clock.now().getTime() + delay), JobNames.inboxReply, { replyId, attempt: attempt + 1 });
+      return;
+    }
+    if (error.failure === 'auth_revoked') await app.stores.accounts.markFailing(account.id, error.message);
+    await fail(t(`delivery.reason.${error.failure}`, { detail: error.message }));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SLA
+
+async function scheduleSla(app: FlowContext, conversation: Conversation): Promise<void> {
+  if (!conversation.slaDueAt) return;
+  const due = conversation.slaDueAt.getTime();
+  const lead = Math.min(10 * 60_000, Math.max(60_000, (due - conversation.createdAt.getTime()) / 4));
+  await app.scheduler.at(new Date(due - lead), JobNames.inboxSla, { conversationId: conversation.id, stage: 'before' });
+  await app.scheduler.at(new Date(due), JobNames.inboxSla, { conversationId: conversation.id, stage: 'breach' });
+}
+
+async function remindSla(app: FlowContext, conversationId: string, stage: 'before' | 'breach', log: Logger): Promise<void> {
+  const conversation = await app.stores.inbox.conversation(conversationId);
+  if (!conversation || conversation.status !== 'open' || conversation.firstResponseAt || !conversation.slaDueAt) return;
+  const claim = await app.stores.ledger.begin(`inbox-sla:${conversationId}:${stage}`, 'alert');
+  if (claim.status !== 'started') return;
+  const chat = app.chat.get(platformOf(conversation.workspace));
+  const t = await tFor(app, conversation.workspace);
+  const minutes = Math.max(0, Math.round((conversation.slaDueAt.getTime() - app.clock.now().getTime()) / 60_000));
+  const text = stage === 'before' ? t('inbox.sla.soon', { minutes, owner: conversation.ownerId ? `<@${conversation.ownerId}>` : t('inbox.status.unowned') }) : t('inbox.sla.breached', { owner: conversation.ownerId ? `<@${conversation.ownerId}>` : t('inbox.status.unowned') });
+  const card = conversation.card ? parseRef(conversation.card) : undefined;
+  const where = card ?? (conversation.channel ? channelRef(conversation.workspace, conversation.channel) : undefined);
+  if (chat && where) await paced(app, where, () => (card ? chat.reply(card, { text }) : chat.post(where, { text })));
+  if (chat && conversation.ownerId) await chat.notifyUser(userOf(conversation.workspace, conversation.ownerId), { text: `${text} ${card ? ((await chat.permalink(card)) ?? '') : ''}`.trim() });
+  await app.stores.ledger.complete(claim.entry.key, {});
+  log.info({ conversationId, stage, owner: conversation.ownerId }, stage === 'before' ? 'inbox SLA reminder' : 'inbox SLA breached');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buttons and forms
+
+async function loadConversation(app: FlowContext, id: string, t: Translate): Promise<Conversation> {
+  const conversation = await app.stores.inbox.conversation(id);
+  if (!conversation) throw new UserError('inbox_missing', t('inbox.missing'));
+  return conversation;
+}
+
+async function mayDecide(app: FlowContext, chat: ChatAdapter, event: ActionClicked | FormSubmitted, workspace: string): Promise<boolean> {
+  const membership = await chat.membership(event.actor.ref);
+  const policy = (await app.stores.settings.get(workspace)).policy;
+  const approvers = policy.steps[0]?.approvers ?? { groups: [], users: [] };
+  const nobodyNamed = approvers.groups.length === 0 && approvers.users.length === 0;
+  return membership.isAdmin || (!nobodyNamed && isApprover(approvers, { user: event.actor.ref.user, isAdmin: membership.isAdmin, groups: membership.groups }));
+}
+
+async function onAction(app: FlowContext, event: ActionClicked, id: ActionId, chat: ChatAdapter): Promise<void> {
+  const t = translator(event.actor.locale);
+  const actor = event.actor.ref.user;
+  switch (id.action) {
+    case 'claim':
+    case 'resolve':
+    case 'reopen': {
+      const conversation = await loadConversation(app, id.entityId, t);
+      if (id.action === 'claim') await app.stores.inbox.updateConversation(conversation.id, { ownerId: actor, ownerName: event.actor.name });
+      if (id.action === 'resolve') {
+        if (conversation.status === 'resolved') throw new UserError('inbox_resolved', t('inbox.alreadyResolved'));
+        await app.stores.inbox.updateConversation(conversation.id, { status: 'resolved', resolvedAt: app.clock.now(), resolvedBy: event.actor.name });
+      }
+      if (id.action === 'reopen') await app.stores.inbox.updateConversation(conversation.id, { status: 'open' }, ['resolvedAt', 'resolvedBy']);
+      app.log.info({ conversationId: conversation.id, action: id.action, user: actor }, 'inbox conversation changed');
+      await refreshCard(app, chat, conversation.id);
+      return;
+    }
+    case 'assign': {
+      const conversation = await loadConversation(app, id.entityId, t);
+      if (conversation.ownerId !== actor && !(await mayDecide(app, chat, event, conversation.workspace))) throw new UserError('not_allowed', t('inbox.assignNotAllowed'));
+      await event.respond.openForm({
+        id: `${INBOX}:assign:${conversation.id}`,
+        title: t('inbox.assignTitle'),
+        submitLabel: t('inbox.button.assign'),
+        fields: [{ kind: 'user', id: 'owner', label: t('inbox.field.owner'), required: true, ...(conversation.ownerId ? { initial: conversation.ownerId } : {}) }],
+      });
+      return;
+    }
+    case 'suggest': {
+      const conversation = await loadConversation(app, id.entityId, t);
+      const items = await app.stores.inbox.itemsOf(conversation.id);
+      const item = items.at(-1);
+      if (!item) throw new UserError('inbox_missing', t('inbox.missing'));
+      const voice = (await app.stores.settings.get(conversation.workspace)).voice;
+      const suggestion = await app.assistant.suggestReply({ text: item.text, authorName: item.author.displayName ?? item.author.handle, labels: item.labels, network: conversation.network, ...(voice ? { voice } : {}) });
+      await event.respond.ephemeral({ text: t('inbox.suggestion', { text: suggestion.text }) });
+      return;
+    }
+    case 'list': {
+      const items = await app.stores.inbox.summarised(id.entityId, 25);
+      const lines = items.map((item) => `• ${item.labels.sentiment} · @${item.author.handle}: ${item.text.slice(0, 120)} <${item.url}> (\`${item.conversationId}\`)`);
+      await event.respond.ephemeral({ text: [t('inbox.listHeader', { count: items.length }), ...lines].join('\n') });
+      return;
+    }
+    case 'approve-reply':
+    case 'reject-reply':
+    case 'edit-reply': {
+      const reply = await app.stores.inbox.reply(id.entityId);
+      if (!reply) throw new UserError('inbox_missing', t('inbox.missing'));
+      if (reply.state !== 'awaiting_approval') throw new UserError('inbox_decided', t('inbox.reply.alreadyDecided'));
+      const policy = (await app.stores.settings.get(reply.workspace)).policy;
+      if (!(await mayDecide(app, chat, event, reply.workspace))) throw new UserError('not_allowed', t('inbox.reply.notApprover'));
+      if (id.action !== 'edit-reply' && reply.authorId === actor && !policy.allowSelfApproval) throw new UserError('self_approval', t('draft.refused.self_approval'));
+      if (id.action === 'edit-reply') {
+        await event.respond.openForm({ id: `${INBOX}:edit-reply:${reply.id}`, title: t('inbox.reply.editTitle'), submitLabel: t('draft.button.edit'), fields: [{ kind: 'text', id: 'text', label: t('inbox.reply.editLabel'), initial: reply.text, required: true, multiline: true, maxLength: 3_000 }] });
+        return;
+      }
+      const state = id.action === 'approve-reply' ? 'sending' : 'rejected';
+      await app.stores.inbox.updateReply(reply.id, { state, decidedBy: event.actor.name });
+      await chat.update(event.message, replyApprovalCard({ ...reply, state, decidedBy: event.actor.name }, t));
+      app.log.info({ replyId: reply.id, decision: state, user: actor }, 'inbox reply decided');
+      if (state === 'sending') await app.scheduler.now(JobNames.inboxReply, { replyId: reply.id, attempt: 1 });
+      return;
+    }
+    default:
+      throw new UserError('unknown_action', t('chat.staleAction'));
+  }
+}
+
+async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat: ChatAdapter): Promise<void> {
+  const t = translator(event.actor.locale);
+  if (id.action === 'assign') {
+    const conversation = await loadConversation(app, id.entityId, t);
+    const owner = event.values.owner;
+    if (!owner) throw new UserError('inbox_owner', t('inbox.field.owner'));
+    await app.stores.inbox.updateConversation(conversation.id, { ownerId: owner });
+    app.log.info({ conversationId: conversation.id, owner, by: event.actor.ref.user }, 'inbox conversation assigned');
+    await refreshCard(app, chat, conversation.id);
+    await chat.notifyUser(userOf(conversation.workspace, owner), { text: t('inbox.assignedDm', { by: event.actor.name, link: (conversation.card ? await chat.permalink(parseRef(conversation.card)!) : undefined) ?? conversation.id }) });
+    return;
+  }
+  if (id.action === 'edit-reply') {
+    const reply = await app.stores.inbox.reply(id.entityId);
+    if (!reply || reply.state !== 'awaiting_approval') throw new UserError('inbox_decided', t('inbox.reply.alreadyDecided'));
+    const text = (event.values.text ?? '').trim();
+    const conversation = await loadConversation(app, reply.conversationId, t);
+    const limit = networks[conversation.network];
+    if (!text || measure(text, conversation.network) > limit.maxLength) throw new UserError('inbox_length', t('inbox.reply.tooLong', { user: `<@${event.actor.ref.user}>`, length: measure(text, conversation.network), limit: limit.maxLength, network: limit.label, unit: limit.unit }));
+    await app.stores.inbox.updateReply(reply.id, { text });
+    const card = reply.approvalCard ? parseRef(reply.approvalCard) : undefined;
+    if (card) await chat.update(card, replyApprovalCard({ ...reply, text }, t));
+    return;
+  }
+  throw new UserError('unknown_action', t('chat.staleAction'));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const inboxJobs = {
+  fetch: z.object({ accountId: z.string().regex(/^acc-[a-z0-9]+$/) }),
+  deliver: z.object({ workspace: z.string().regex(/^(slack|discord):[A-Za-z0-9._@-]+$/) }),
+  reply: z.object({ replyId: z.string().regex(/^r-[a-f0-9]+$/), attempt: z.number().int().min(1) }),
+  sla: z.object({ conversationId: z.string().regex(/^c-[a-f0-9]+$/), stage: z.enum(['before', 'breach']) }),
+  purge: z.object({ retentionDays: z.number().int().min(1).max(3_650) }),
+};
+
+export default defineFlow({
+  name: INBOX,
+  jobs: (app) => [
+    defineJob({
+      name: JobNames.inboxFetch,
+      schema: inboxJobs.fetch,
+      lockLifetimeMs: 60_000,
+      concurrency: app.config.SCHEDULER_MAX_CONCURRENCY,
+      async handler({ accountId }, { log }) {
+        try {
+          await ingest(app, accountId, log);
+        } catch (error) {
+          // The next run tries again from the same cursor; nothing is skipped.
+          if (error instanceof NetworkError && error.failure === 'auth_revoked') await app.stores.accounts.markFailing(accountId, error.message);
+          log.warn({ accountId, err: errorMessage(error) }, 'inbox fetch failed; the next run retries from the same cursor');
+        }
+      },
+    }),
+    defineJob({
+      name: JobNames.inboxDeliver,
+      schema: inboxJobs.deliver,
+      // One delivery at a time per process keeps each channel's pace; a second run finds nothing waiting.
+      concurrency: 1,
+      retry: { maxRetries: 5, delayMs: 2_000, maxDelayMs: 60_000 },
+      handler: ({ workspace }, { log }) => deliver(app, workspace, log),
+    }),
+    defineJob({
+      name: JobNames.inboxReply,
+      schema: inboxJobs.reply,
+      lockLifetimeMs: 30_000,
+      handler: ({ replyId, attempt }, { log }) => sendReply(app, replyId, attempt, log),
+    }),
+    defineJob({
+      name: JobNames.inboxSla,
+      schema: inboxJobs.sla,
+      handler: ({ conversationId, stage }, { log }) => remindSla(app, conversationId, stage, log),
+    }),
+    defineJob({
+      name: JobNames.inboxPurge,
+      schema: inboxJobs.purge,
+      async handler({ retentionDays }, { log }) {
+        const cutoff = new Date(app.clock.now().getTime() - retentionDays * 86_400_000);
+        const deleted = await app.stores.inbox.purgeBefore(cutoff);
+        log.info({ ...deleted, cutoff }, 'inbox items past retention deleted');
+      },
+    }),
+  ],
+  chat: (app) => ({
+    actions: { [INBOX]: (event, id, chat) => onAction(app, event, id, chat) },
+    forms: { [INBOX]: (event, id, chat) => onForm(app, event, id, chat) },
+    listeners: [(event, chat) => onThreadReply(app, event, chat)],
+  }),
+  async start(app) {
+    await app.scheduler.every('45 3 * * *', JobNames.inboxPurge, { retentionDays: app.config.INBOX_RETENTION_DAYS }, { timezone: 'UTC' });
+    await scheduleFetches(app);
+  },
+});

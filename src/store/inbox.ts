@@ -1,0 +1,294 @@
+import { randomBytes } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import type { Clock } from '../core/clock.ts';
+import type { InboxLabels } from '../core/inbox.ts';
+import type { NetworkId } from '../core/networks.ts';
+import type { InboxItem as NetworkInboxItem } from '../networks/port.ts';
+import { isDuplicateKeyError, type Repository } from './indexes.ts';
+
+/** Where an item stands on its way to chat. */
+export type ItemDelivery = 'waiting' | 'carded' | 'summarised' | 'joined';
+
+/** A comment, mention, quote or direct message as Herald keeps it (deleted after retention). */
+export interface StoredItem extends Omit<NetworkInboxItem, 'conversationId'> {
+  id: string;
+  workspace: string;
+  accountId: string;
+  network: NetworkId;
+  receivedAt: Date;
+  labels: InboxLabels;
+  vip: boolean;
+  conversationId: string;
+  /** The root of the thread on the network, when the network says. */
+  rootId?: string;
+  /** Channel id the routing chose, and by which rule. */
+  channel: string;
+  ruleId?: string;
+  delivery: ItemDelivery;
+  /** The chat message that shows it (its card, or its message in the conversation's thread). */
+  chatRef?: string;
+  summaryId?: string;
+}
+
+export type ConversationStatus = 'open' | 'resolved';
+
+/** One conversation on the network = one card and its chat thread. */
+export interface Conversation {
+  id: string;
+  workspace: string;
+  accountId: string;
+  network: NetworkId;
+  channel: string;
+  ruleId?: string;
+  status: ConversationStatus;
+  /** The item the card shows. */
+  rootItemId: string;
+  /** The card's message. */
+  card?: string;
+  ownerId?: string;
+  ownerName?: string;
+  risky: boolean;
+  itemCount: number;
+  createdAt: Date;
+  lastItemAt: Date;
+  /** First response due (SLA), and when one was sent. */
+  slaDueAt?: Date;
+  firstResponseAt?: Date;
+  resolvedAt?: Date;
+  resolvedBy?: string;
+}
+
+export type ReplyState = 'awaiting_approval' | 'sending' | 'sent' | 'failed' | 'rejected';
+
+/** A reply typed in a card's thread, on its way to the network. */
+export interface OutboundReply {
+  id: string;
+  conversationId: string;
+  workspace: string;
+  /** The item it answers on the network. */
+  itemId: string;
+  text: string;
+  authorId: string;
+  authorName: string;
+  /** The chat message it was typed in. */
+  source: string;
+  state: ReplyState;
+  /** The approval card, for risky conversations. */
+  approvalCard?: string;
+  decidedBy?: string;
+  remoteId?: string;
+  url?: string;
+  error?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One message that stands for the items of a burst in a channel, updated as more arrive. */
+export interface InboxSummary {
+  id: string;
+  workspace: string;
+  channel: string;
+  /** Its chat message, once posted. */
+  ref?: string;
+  count: number;
+  negative: number;
+  neutral: number;
+  positive: number;
+  terms: string[];
+  startedAt: Date;
+  updatedAt: Date;
+}
+
+export interface InboxCursor {
+  accountId: string;
+  cursor?: string;
+  polledAt?: Date;
+  /** Items stored by the last fetch. */
+  lastCount?: number;
+}
+
+type Doc<T extends { id: string }> = Omit<T, 'id'> & { _id: string };
+const fromDoc = <T extends { id: string }>({ _id, ...rest }: Doc<T>): T => ({ id: _id, ...rest }) as unknown as T;
+
+export interface InboxStore {
+  readonly repositories: readonly Repository[];
+  /** Stores a new item; false when (network, remoteId) is already stored (a re-fetched item). */
+  insertItem(item: StoredItem): Promise<boolean>;
+  item(id: string): Promise<StoredItem | null>;
+  itemByRemote(network: NetworkId, remoteId: string): Promise<StoredItem | null>;
+  updateItem(id: string, changes: Partial<Omit<StoredItem, 'id'>>): Promise<void>;
+  /** Items waiting for chat, per workspace, oldest first. */
+  waiting(workspace: string, limit: number): Promise<StoredItem[]>;
+  itemsOf(conversationId: string): Promise<StoredItem[]>;
+  /** The items a summary stands for. */
+  summarised(summaryId: string, limit: number): Promise<StoredItem[]>;
+
+  createConversation(conversation: Conversation): Promise<void>;
+  conversation(id: string): Promise<Conversation | null>;
+  conversationByCard(card: string): Promise<Conversation | null>;
+  updateConversation(id: string, changes: Partial<Omit<Conversation, 'id'>>, unset?: (keyof Conversation)[]): Promise<void>;
+  open(workspace: string, limit: number): Promise<Conversation[]>;
+
+  reply(id: string): Promise<OutboundReply | null>;
+  /** Records a reply once per source chat message; false when that message was already taken. */
+  insertReply(reply: OutboundReply): Promise<boolean>;
+  updateReply(id: string, changes: Partial<Omit<OutboundReply, 'id'>>): Promise<void>;
+  replyByRemote(remoteId: string): Promise<OutboundReply | null>;
+  replyByApprovalCard(card: string): Promise<OutboundReply | null>;
+
+  /** The channel's summary still collecting (updated since `since`), if any. */
+  currentSummary(workspace: string, channel: string, since: Date): Promise<InboxSummary | null>;
+  summary(id: string): Promise<InboxSummary | null>;
+  saveSummary(summary: InboxSummary): Promise<void>;
+
+  cursor(accountId: string): Promise<InboxCursor>;
+  saveCursor(cursor: InboxCursor): Promise<void>;
+
+  /** Deletes items, conversations and replies older than the cutoff; returns the counts. */
+  purgeBefore(cutoff: Date): Promise<{ items: number; conversations: number; replies: number }>;
+}
+
+export const newItemId = (): string => `i-${randomBytes(6).toString('hex')}`;
+export const newConversationId = (): string => `c-${randomBytes(6).toString('hex')}`;
+
+export function createInboxStore(db: Db, clock: Clock): InboxStore {
+  const items: Collection<Doc<StoredItem>> = db.collection('inbox_items');
+  const conversations: Collection<Doc<Conversation>> = db.collection('inbox_conversations');
+  const replies: Collection<Doc<OutboundReply>> = db.collection('inbox_replies');
+  const summaries: Collection<Doc<InboxSummary>> = db.collection('inbox_summaries');
+  const cursors: Collection<{ _id: string; cursor?: string; polledAt?: Date; lastCount?: number }> = db.collection('inbox_cursors');
+
+  const toDoc = <T extends { id: string }>({ id, ...rest }: T): Doc<T> => ({ _id: id, ...rest }) as unknown as Doc<T>;
+
+  return {
+    repositories: [
+      {
+        collectionName: 'inbox_items',
+        indexes: [
+          { key: { network: 1, remoteId: 1 }, name: 'inbox_items_network_remote_unique', unique: true },
+          { key: { workspace: 1, delivery: 1, receivedAt: 1 }, name: 'inbox_items_waiting' },
+          { key: { conversationId: 1, createdAt: 1 }, name: 'inbox_items_conversation' },
+          { key: { summaryId: 1 }, name: 'inbox_items_summary' },
+          { key: { receivedAt: 1 }, name: 'inbox_items_received' },
+        ],
+      },
+      {
+        collectionName: 'inbox_conversations',
+        indexes: [
+          { key: { card: 1 }, name: 'inbox_conversations_card' },
+          { key: { workspace: 1, status: 1, createdAt: 1 }, name: 'inbox_conversations_open' },
+          { key: { lastItemAt: 1 }, name: 'inbox_conversations_last_item' },
+        ],
+      },
+      {
+        collectionName: 'inbox_replies',
+        indexes: [
+          { key: { remoteId: 1 }, name: 'inbox_replies_remote' },
+          { key: { approvalCard: 1 }, name: 'inbox_replies_approval_card' },
+          { key: { createdAt: 1 }, name: 'inbox_replies_created' },
+        ],
+      },
+      { collectionName: 'inbox_summaries', indexes: [{ key: { workspace: 1, channel: 1, updatedAt: -1 }, name: 'inbox_summaries_channel' }] },
+      { collectionName: 'inbox_cursors', indexes: [] },
+    ],
+    async insertItem(item) {
+      try {
+        await items.insertOne(toDoc(item));
+        return true;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return false;
+        throw error;
+      }
+    },
+    async item(id) {
+      const found = await items.findOne({ _id: id });
+      return found ? fromDoc<StoredItem>(found) : null;
+    },
+    async itemByRemote(network, remoteId) {
+      const found = await items.findOne({ network, remoteId });
+      return found ? fromDoc<StoredItem>(found) : null;
+    },
+    async updateItem(id, changes) {
+      await items.updateOne({ _id: id }, { $set: changes });
+    },
+    async waiting(workspace, limit) {
+      return (await items.find({ workspace, delivery: 'waiting' }).sort({ receivedAt: 1 }).limit(limit).toArray()).map((d) => fromDoc<StoredItem>(d));
+    },
+    async itemsOf(conversationId) {
+      return (await items.find({ conversationId }).sort({ createdAt: 1 }).toArray()).map((d) => fromDoc<StoredItem>(d));
+    },
+    async summarised(summaryId, limit) {
+      return (await items.find({ summaryId }).sort({ receivedAt: 1 }).limit(limit).toArray()).map((d) => fromDoc<StoredItem>(d));
+    },
+    async createConversation(conversation) {
+      await conversations.insertOne(toDoc(conversation));
+    },
+    async conversation(id) {
+      const found = await conversations.findOne({ _id: id });
+      return found ? fromDoc<Conversation>(found) : null;
+    },
+    async conversationByCard(card) {
+      const found = await conversations.findOne({ card });
+      return found ? fromDoc<Conversation>(found) : null;
+    },
+    async updateConversation(id, changes, unset = []) {
+      await conversations.updateOne({ _id: id }, { $set: changes, ...(unset.length ? { $unset: Object.fromEntries(unset.map((key) => [key, ''])) } : {}) });
+    },
+    async open(workspace, limit) {
+      return (await conversations.find({ workspace, status: 'open' }).sort({ createdAt: 1 }).limit(limit).toArray()).map((d) => fromDoc<Conversation>(d));
+    },
+    async reply(id) {
+      const found = await replies.findOne({ _id: id });
+      return found ? fromDoc<OutboundReply>(found) : null;
+    },
+    async insertReply(reply) {
+      try {
+        await replies.insertOne(toDoc(reply));
+        return true;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return false;
+        throw error;
+      }
+    },
+    async updateReply(id, changes) {
+      await replies.updateOne({ _id: id }, { $set: { ...changes, updatedAt: clock.now() } });
+    },
+    async replyByRemote(remoteId) {
+      const found = await replies.findOne({ remoteId });
+      return found ? fromDoc<OutboundReply>(found) : null;
+    },
+    async replyByApprovalCard(card) {
+      const found = await replies.findOne({ approvalCard: card });
+      return found ? fromDoc<OutboundReply>(found) : null;
+    },
+    async currentSummary(workspace, channel, since) {
+      const found = await summaries.find({ workspace, channel, updatedAt: { $gte: since } }).sort({ updatedAt: -1 }).limit(1).next();
+      return found ? fromDoc<InboxSummary>(found) : null;
+    },
+    async summary(id) {
+      const found = await summaries.findOne({ _id: id });
+      return found ? fromDoc<InboxSummary>(found) : null;
+    },
+    async saveSummary(summary) {
+      const { _id, ...rest } = toDoc(summary);
+      await summaries.updateOne({ _id }, { $set: rest }, { upsert: true });
+    },
+    async cursor(accountId) {
+      const found = await cursors.findOne({ _id: accountId });
+      return { accountId, ...(found?.cursor ? { cursor: found.cursor } : {}), ...(found?.polledAt ? { polledAt: found.polledAt } : {}), ...(found?.lastCount !== undefined ? { lastCount: found.lastCount } : {}) };
+    },
+    async saveCursor({ accountId, ...rest }) {
+      await cursors.updateOne({ _id: accountId }, { $set: rest }, { upsert: true });
+    },
+    async purgeBefore(cutoff) {
+      // A conversation goes once nothing has happened in it since the cutoff; its items and replies with it.
+      const old = await conversations.find({ lastItemAt: { $lt: cutoff } }, { projection: { _id: 1 } }).toArray();
+      const ids = old.map((c) => c._id);
+      const itemsDeleted = await items.deleteMany({ $or: [{ conversationId: { $in: ids } }, { receivedAt: { $lt: cutoff } }] });
+      const repliesDeleted = await replies.deleteMany({ $or: [{ conversationId: { $in: ids } }, { createdAt: { $lt: cutoff } }] });
+      const conversationsDeleted = await conversations.deleteMany({ _id: { $in: ids } });
+      await summaries.deleteMany({ updatedAt: { $lt: cutoff } });
+      return { items: itemsDeleted.deletedCount, conversations: conversationsDeleted.deletedCount, replies: repliesDeleted.deletedCount };
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMastodonNetwork } from '../../../src/networks/mastodon/index.ts';
+import { htmlToText } from '../../../src/networks/mastodon/text.ts';
+import type { SocialNetwork } from '../../../src/networks/port.ts';
+import { startGoToSocial, type GoToSocialAccount, type RunningGoToSocial } from '../../support/gotosocial.ts';
+import { captureLogger } from '../../support/log.ts';
+
+/**
+ * The Mastodon connector's inbox against GoToSocial: another account mentions, replies and writes
+ * directly to the brand; fetchInbox reads them after a cursor, and reply() answers exactly once.
+ */
+let gts: RunningGoToSocial;
+let fan: GoToSocialAccount;
+let net: SocialNetwork;
+const { log } = captureLogger('debug');
+
+interface Status {
+  id: string;
+  content: string;
+  in_reply_to_id: string | null;
+  visibility: string;
+}
+
+async function post(account: GoToSocialAccount, body: Record<string, string>): Promise<Status> {
+  const res = await fetch(`${gts.url}/api/v1/statuses`, { method: 'POST', headers: { authorization: `Bearer ${account.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Status;
+}
+
+async function repliesTo(id: string): Promise<Status[]> {
+  const res = await fetch(`${gts.url}/api/v1/statuses/${id}/context`, { headers: { authorization: `Bearer ${gts.account.accessToken}` } });
+  return ((await res.json()) as { descendants: Status[] }).descendants;
+}
+
+describe('Mastodon inbox (GoToSocial)', () => {
+  beforeAll(async () => {
+    gts = await startGoToSocial();
+    fan = await gts.createAccount('fan');
+    net = createMastodonNetwork({ instanceUrl: gts.url, accessToken: gts.account.accessToken, log });
+  }, 90_000);
+
+  afterAll(async () => {
+    await gts?.stop();
+  });
+
+  it('reads mentions, replies to our posts and direct messages after the cursor, once each', async () => {
+    const mention = await post(fan, { status: '@brand where is my order? 📦' });
+    const first = await net.fetchInbox!(undefined);
+    expect(first.items.map((i) => [i.remoteId, i.kind, i.author.handle])).toEqual([[mention.id, 'mention', 'fan']]);
+    expect(first.items[0]!.text).toBe('@brand where is my order? 📦');
+    expect(first.items[0]!.author.followers).toBe(0);
+    expect(first.cursor).toBeTruthy();
+
+    const ours = await net.publish({ posts: ['Spring sale starts now'], images: [], idempotencyKey: `publish:${randomUUID()}`, dueAt: new Date() });
+    const reply = await post(fan, { status: '@brand love it!', in_reply_to_id: ours.posts[0]!.remoteId });
+    const direct = await post(fan, { status: '@brand my account was charged twice', visibility: 'direct' });
+    const second = await net.fetchInbox!(first.cursor);
+    expect(second.items.map((i) => [i.remoteId, i.kind])).toEqual([
+      [reply.id, 'reply'],
+      [direct.id, 'direct'],
+    ]);
+    expect(second.items[0]!.inReplyTo).toBe(ours.posts[0]!.remoteId);
+    expect(second.items[0]!.ourPost?.remoteId).toBe(ours.posts[0]!.remoteId);
+
+    const third = await net.fetchInbox!(second.cursor);
+    expect(third.items).toEqual([]);
+    expect(third.cursor).toBe(second.cursor);
+  }, 60_000);
+
+  it('replies under the exact item, naming its author, exactly once per idempotency key', async () => {
+    const question = await post(fan, { status: '@brand do you ship to Romania?' });
+    const key = `reply:${randomUUID()}`;
+    const input = { posts: ['Yes, in 3 days!'], images: [], idempotencyKey: key, dueAt: new Date() };
+    const sent = await net.reply!(question.id, input);
+    const again = await net.reply!(question.id, input);
+    expect(again.posts[0]!.remoteId).toBe(sent.posts[0]!.remoteId);
+    const descendants = await repliesTo(question.id);
+    expect(descendants).toHaveLength(1);
+    expect(descendants[0]!.in_reply_to_id).toBe(question.id);
+    expect(htmlToText(descendants[0]!.content)).toBe('@fan Yes, in 3 days!');
+
+    const secret = await post(fan, { status: '@brand here is my order number 1234', visibility: 'direct' });
+    const answer = await net.reply!(secret.id, { ...input, idempotencyKey: `reply:${randomUUID()}`, posts: ['Thanks, we are on it.'] });
+    const [status] = await repliesTo(secret.id);
+    expect(status?.id).toBe(answer.posts[0]!.remoteId);
+    expect(status?.visibility).toBe('direct');
+  }, 60_000);
+});

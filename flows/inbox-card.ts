@@ -50,7 +50,7 @@ export function conversationCard(conversation: Conversation, item: StoredItem, t
         ...(conversation.slaDueAt && !conversation.firstResponseAt && conversation.status === 'open' ? [{ label: t('inbox.field.sla'), value: at(conversation.slaDueAt), short: true }] : []),
         ...(conversation.risky ? [{ label: t('inbox.field.risk'), value: t('inbox.risky'), short: true }] : []),
       ],
-      context: [network, at(item.createdAt), t('inbox.context.messages', { count: conversation.itemCount }), t('inbox.context.replyHint')].join(' · '),
+      context: [network, at(item.createdAt), t('inbox.context.messages', { count: conversation.itemCount })].join(' · '),
       actions,
     },
   };

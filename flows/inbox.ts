@@ -172,6 +172,8 @@ async function postCard(app: FlowContext, chat: ChatAdapter, conversation: Conve
   const card = serializeRef(ref);
   await app.stores.ledger.complete(claim.entry.key, { ref: card });
   await app.stores.inbox.updateConversation(conversation.id, { card });
+  // The thread is where the team answers: open it with how (on Discord this creates the thread).
+  await paced(app, where, () => chat.reply(ref, { text: t('inbox.threadOpener', { author: `@${item.author.handle}`, network: networks[conversation.network].label, prefix: app.config.INBOX_NOTE_PREFIX }) }));
   return card;
 }
 

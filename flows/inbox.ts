@@ -134,7 +134,7 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
       // A more worrying follow-up makes the whole conversation risky.
       ...(!conversation.risky && isRisky(labels, item.author.followers, app.config.INBOX_RISKY_FOLLOWERS, rule) ? { risky: true } : {}),
     }, reopened ? ['resolvedAt', 'resolvedBy'] : []);
-    if (!existing && conversation.slaDueAt) await scheduleSla(app, conversation);
+    if (!existing && conversation.slaDueAt && rule?.slaMinutes) await scheduleSla(app, conversation, rule.slaMinutes);
     stored += 1;
   }
   await app.stores.inbox.saveCursor({ accountId: account.id, ...(page.cursor ? { cursor: page.cursor } : {}), polledAt: app.clock.now(), lastCount: stored });
@@ -281,12 +281,25 @@ export async function showConversation(app: FlowContext, chat: ChatAdapter, conv
 // ---------------------------------------------------------------------------------------------
 // Replies from the thread
 
+/**
+ * The conversation whose card starts this thread. A person can answer a card the moment it shows,
+ * before Herald has stored where the card is: look again a few times before deciding it is not ours.
+ */
+async function conversationOfThread(app: FlowContext, parent: ConversationRef): Promise<Conversation | null> {
+  for (const delay of [0, 200, 400, 800]) {
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    const found = await app.stores.inbox.conversationByCard(messageKey(parent));
+    if (found) return found;
+  }
+  return null;
+}
+
 /** One reply per chat message, whatever number of times the platform delivers the event. */
 const replyIdOf = (source: ConversationRef): string => `r-${createHash('sha256').update(messageKey(source)).digest('hex').slice(0, 16)}`;
 
 async function onThreadReply(app: FlowContext, event: ConversationEvent, chat: ChatAdapter): Promise<void> {
   if (event.type !== 'thread-reply') return;
-  const conversation = await app.stores.inbox.conversationByCard(messageKey(event.parent));
+  const conversation = await conversationOfThread(app, event.parent);
   if (!conversation) return;
   const text = event.text.trim();
   // Notes stay internal; so does an empty message (an image alone, say).
@@ -385,10 +398,11 @@ async function sendReply(app: FlowContext, replyId: string, attempt: number, log
 // ---------------------------------------------------------------------------------------------
 // SLA
 
-async function scheduleSla(app: FlowContext, conversation: Conversation): Promise<void> {
+/** Reminders a quarter of the SLA before its deadline (at most 10 minutes, at least one), and at breach. */
+async function scheduleSla(app: FlowContext, conversation: Conversation, minutes: number): Promise<void> {
   if (!conversation.slaDueAt) return;
   const due = conversation.slaDueAt.getTime();
-  const lead = Math.min(10 * 60_000, Math.max(60_000, (due - conversation.createdAt.getTime()) / 4));
+  const lead = Math.min(10, Math.max(1, minutes / 4)) * 60_000;
   await app.scheduler.at(new Date(due - lead), JobNames.inboxSla, { conversationId: conversation.id, stage: 'before' });
   await app.scheduler.at(new Date(due), JobNames.inboxSla, { conversationId: conversation.id, stage: 'breach' });
 }

@@ -52,7 +52,7 @@ export interface ReplyRequest {
   voice?: BrandVoice;
 }
 
-const labelsSchema = z.object({ sentiment: z.enum(sentiments), urgency: z.enum(urgencies), topic: z.enum(topics), language: z.enum(inboxLanguages) });
+const labelsSchema = z.strictObject({ sentiment: z.enum(sentiments), urgency: z.enum(urgencies), topic: z.enum(topics), language: z.enum(inboxLanguages) });
 const labelsJsonSchema = {
   type: 'object',
   additionalProperties: false,
@@ -72,8 +72,19 @@ export function fallbackReply(request: ReplyRequest): string {
   return t(`inbox.suggest.${request.labels.sentiment}`, { name: request.authorName });
 }
 
-/** Fences untrusted text as data for a prompt; the closing tag cannot be forged from inside. */
-const fenced = (tag: string, text: string): string => `<${tag}>\n${text.replaceAll(`</${tag}>`, '')}\n</${tag}>`;
+/**
+ * Fences untrusted text as data for a prompt. The closing tag cannot be forged from inside: every
+ * spelling of it is removed, again and again, so a tag split around another cannot reassemble.
+ */
+export function fenced(tag: string, text: string): string {
+  const closing = new RegExp(`<\\s*/\\s*${tag}\\s*>`, 'gi');
+  let clean = text;
+  for (let previous = ''; previous !== clean; ) {
+    previous = clean;
+    clean = clean.replace(closing, '');
+  }
+  return `<${tag}>\n${clean}\n</${tag}>`;
+}
 
 export interface AssistantOptions {
   model?: string;
@@ -136,7 +147,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       messages: [
         { role: 'system', content: systemPrompt(request) },
         // The chat message is data, fenced and labelled as such; nothing inside it is an instruction.
-        { role: 'user', content: `<source_message>\n${request.text.replaceAll('</source_message>', '')}\n</source_message>` },
+        { role: 'user', content: fenced('source_message', request.text) },
       ],
     });
     const content = completion.choices[0]?.message.content ?? '';

@@ -8,6 +8,7 @@ import { allCommands } from '../../commands/index.ts';
 import { allFlows } from '../../flows/index.ts';
 import type { ChatHarness, ObservedMessage } from '../support/chat-harness.ts';
 import { waitForIndexing, xrpc, type BlueskyNetworkUrls } from '../support/bluesky-network.ts';
+import { createPerson, mentioning, writePost, type BlueskyPerson, type Json, type StrongRef } from '../support/bluesky-people.ts';
 import { createDiscordHarness } from '../support/harness-discord.ts';
 import { createSlackHarness } from '../support/harness-slack.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
@@ -21,14 +22,6 @@ import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
  * Bluesky under the right parent → the conversation continues in the same thread → resolve.
  */
 const provided = inject('blueskyNetwork');
-type Json = Record<string, unknown>;
-
-interface Person {
-  did: string;
-  handle: string;
-  accessJwt: string;
-  appPassword: string;
-}
 
 const platforms = [
   ['slack', createSlackHarness],
@@ -41,25 +34,12 @@ for (const [platform, createHarness] of platforms) {
     let harness: ChatHarness;
     let database: TestDatabase;
     let herald: Herald;
-    let brand: Person;
-    let fan: Person;
-    let ourPost: { uri: string; cid: string };
+    let brand: BlueskyPerson;
+    let fan: BlueskyPerson;
+    let ourPost: StrongRef;
 
-    const person = async (prefix: string): Promise<Person> => {
-      const handle = `${prefix}${randomBytes(3).toString('hex')}.test`;
-      const created = await xrpc(net.pds, 'com.atproto.server.createAccount', { body: { handle, email: `${handle}@example.com`, password: `pw-${randomBytes(8).toString('hex')}` } });
-      const app = await xrpc(net.pds, 'com.atproto.server.createAppPassword', { body: { name: 'herald' }, token: created.accessJwt as string });
-      return { did: created.did as string, handle, accessJwt: created.accessJwt as string, appPassword: app.password as string };
-    };
-    const write = async (who: Person, record: Json): Promise<{ uri: string; cid: string }> => {
-      const res = await xrpc(net.pds, 'com.atproto.repo.createRecord', { body: { repo: who.did, collection: 'app.bsky.feed.post', record: { $type: 'app.bsky.feed.post', createdAt: new Date().toISOString(), ...record } }, token: who.accessJwt });
-      await waitForIndexing(net.control);
-      return { uri: res.uri as string, cid: res.cid as string };
-    };
-    const mention = (text: string): Json => {
-      const start = Buffer.byteLength(text.slice(0, text.indexOf('@')));
-      return { text, facets: [{ index: { byteStart: start, byteEnd: start + Buffer.byteLength(`@${brand.handle}`) }, features: [{ $type: 'app.bsky.richtext.facet#mention', did: brand.did }] }] };
-    };
+    const write = (who: BlueskyPerson, record: Json): Promise<StrongRef> => writePost(net, who, record);
+    const mention = (text: string): Json => mentioning(text, brand);
     const thread = async (uri: string): Promise<Json> => (await xrpc(net.pds, 'app.bsky.feed.getPostThread', { query: { uri }, token: fan.accessJwt })).thread as Json;
     const cardFor = (text: string): Promise<ObservedMessage> => harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.includes(text) && m.buttons.some((b) => b.label === 'Claim')), 20_000);
     const latest = (ref: ConversationRef): ObservedMessage | undefined => harness.messagesIn(harness.channel).find((m) => m.ref.message === ref.message);
@@ -68,7 +48,7 @@ for (const [platform, createHarness] of platforms) {
       if (!provided.ok) throw new Error(`the local Bluesky network is not running: ${provided.error}`);
       net = provided;
       [harness, database] = await Promise.all([createHarness(), openTestDatabase(`inbox_${platform}`)]);
-      [brand, fan] = await Promise.all([person('brand'), person('fan')]);
+      [brand, fan] = await Promise.all([createPerson(net, 'brand'), createPerson(net, 'fan')]);
       herald = await startTestHerald({
         dbName: database.name,
         flows: allFlows,

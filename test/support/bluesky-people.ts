@@ -22,7 +22,7 @@ export async function createPerson(net: BlueskyNetworkUrls, prefix: string): Pro
   return { did: created.did as string, handle, accessJwt: created.accessJwt as string, appPassword: app.password as string };
 }
 
-const post = (record: Json): Json => ({ $type: 'app.bsky.feed.post', createdAt: new Date().toISOString(), ...record });
+const post = (record: Json, at = new Date()): Json => ({ $type: 'app.bsky.feed.post', createdAt: at.toISOString(), ...record });
 
 /** Writes one post and waits until the AppView has indexed it (and its notifications). */
 export async function writePost(net: BlueskyNetworkUrls, who: BlueskyPerson, record: Json): Promise<StrongRef> {
@@ -31,10 +31,15 @@ export async function writePost(net: BlueskyNetworkUrls, who: BlueskyPerson, rec
   return { uri: res.uri as string, cid: res.cid as string };
 }
 
-/** Many posts in one repository write (at most 200 per call), without waiting for indexing. */
+/**
+ * Many posts in one repository write (at most 200 per call), without waiting for indexing. Each gets
+ * its own millisecond, as posts typed by a person do: the AppView pages notifications by time alone,
+ * so posts sharing one instant across a page boundary would be skipped by its pagination.
+ */
 export async function writePosts(net: BlueskyNetworkUrls, who: BlueskyPerson, records: readonly Json[]): Promise<void> {
+  const base = Date.now() - records.length;
   for (let start = 0; start < records.length; start += 200) {
-    const writes = records.slice(start, start + 200).map((record) => ({ $type: 'com.atproto.repo.applyWrites#create', collection: 'app.bsky.feed.post', value: post(record) }));
+    const writes = records.slice(start, start + 200).map((record, i) => ({ $type: 'com.atproto.repo.applyWrites#create', collection: 'app.bsky.feed.post', value: post(record, new Date(base + start + i)) }));
     await xrpc(net.pds, 'com.atproto.repo.applyWrites', { body: { repo: who.did, writes }, token: who.accessJwt });
   }
 }

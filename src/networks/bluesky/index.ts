@@ -289,7 +289,9 @@ export function createBlueskyNetwork(options: BlueskyOptions): SocialNetwork {
         .reverse()
         .map((n) => toInboxItem(n, did, handle, followers.get(n.author.did)))
         .filter((item): item is InboxItem => item !== undefined);
-      return { items, cursor: newest > 0 ? new Date(newest).toISOString() : cursor };
+      // An account with nothing yet starts its cursor now (a minute back, for clock skew with the
+      // AppView), so a burst arriving before the next fetch is read in full, not only its newest page.
+      return { items, cursor: newest > 0 ? new Date(newest).toISOString() : (cursor ?? new Date(now().getTime() - 60_000).toISOString()) };
     },
 
     async delete(remoteId: string): Promise<void> {

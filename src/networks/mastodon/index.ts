@@ -256,10 +256,13 @@ export function createMastodonNetwork(options: MastodonOptions): SocialNetwork {
       }
       const items = collected
         .filter((n) => (n.type === 'mention' || (n.type as string) === 'quote') && n.status)
-        .sort((a, b) => compareIds(a.id, b.id))
+        // Ids made in the same millisecond (GoToSocial's ULIDs) are not in order: time first.
+        .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || compareIds(a.id, b.id))
         .map((n) => toInboxItem(n, own))
         .filter((item): item is InboxItem => item !== undefined);
-      return { items, cursor: minId };
+      // An account with no notifications yet reads from the very first one next time (min_id 0), so
+      // a burst before the next fetch is read in full, not only its newest page.
+      return { items, cursor: minId ?? '0' };
     },
 
     async delete(remoteId: string): Promise<void> {

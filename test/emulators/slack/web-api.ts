@@ -24,6 +24,10 @@ export interface ApiCall {
   ok: boolean;
   error?: string;
   status: number;
+  /** When the call arrived (ms since the epoch), for rate measurements. */
+  at: number;
+  /** The channel argument, when the call had one. */
+  channel?: string;
 }
 
 export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -110,8 +114,10 @@ export class WebApi {
   }
 
   async handle(method: string, req: IncomingMessage, raw: Buffer, res: ServerResponse): Promise<void> {
+    const at = Date.now();
+    let channel: string | undefined;
     const record = (status: number, body: Obj): void => {
-      this.calls.push({ method, ok: body.ok === true, status, ...(typeof body.error === 'string' ? { error: body.error } : {}) });
+      this.calls.push({ method, ok: body.ok === true, status, at, ...(channel ? { channel } : {}), ...(typeof body.error === 'string' ? { error: body.error } : {}) });
       send(res, status, body);
     };
     const handler = this.handlers[method];
@@ -120,12 +126,12 @@ export class WebApi {
     const injected = this.takeInjected(method);
     if (injected?.status === 429) {
       this.given429.set(method, this.rateLimitedCount(method) + 1);
-      this.calls.push({ method, ok: false, error: 'ratelimited', status: 429 });
+      this.calls.push({ method, ok: false, error: 'ratelimited', status: 429, at });
       return send(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(injected.retryAfterSeconds ?? 1) });
     }
     if (injected) {
       this.given5xx.set(method, this.failedCount(method) + 1);
-      this.calls.push({ method, ok: false, error: 'injected_failure', status: injected.status });
+      this.calls.push({ method, ok: false, error: 'injected_failure', status: injected.status, at });
       return send(res, injected.status, { ok: false, error: 'internal_error' });
     }
 
@@ -135,6 +141,7 @@ export class WebApi {
     } catch {
       return record(200, { ok: false, error: 'invalid_form_data' });
     }
+    if (typeof args.channel === 'string') channel = args.channel;
     const header = String(req.headers.authorization ?? '');
     const token = header.startsWith('Bearer ') ? header.slice(7) : typeof args.token === 'string' ? args.token : '';
     const kind: TokenKind | undefined =

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBlueskyNetwork } from '../../../src/networks/bluesky/index.ts';
 import type { SocialNetwork } from '../../../src/networks/port.ts';
 import { waitForIndexing, xrpc, type BlueskyNetworkUrls } from '../../support/bluesky-network.ts';
+import { mentioning, writePosts } from '../../support/bluesky-people.ts';
 import { captureLogger } from '../../support/log.ts';
 
 /**
@@ -90,6 +91,19 @@ describe('Bluesky inbox (local AT Protocol network)', () => {
     const next = await client.fetchInbox!(again.cursor);
     expect(next.items.map((i) => i.remoteId)).toContain(later.uri);
     expect(next.items.find((i) => i.remoteId === later.uri)).toMatchObject({ kind: 'reply', inReplyTo: reply.uri, rootId: ours.remoteId });
+  }, 60_000);
+
+  it('an account with no notifications yet reads everything that arrives next, beyond one page', async () => {
+    const quiet = await person('quiet');
+    const client2 = createBlueskyNetwork({ service: net.pds, identifier: quiet.handle, password: quiet.appPassword, log: captureLogger('warn').log });
+    const empty = await client2.fetchInbox!(undefined);
+    expect(empty.items).toEqual([]);
+    expect(empty.cursor).toBeTruthy();
+    await writePosts(net, fan, Array.from({ length: 120 }, (_, i) => mentioning(`@${quiet.handle} message ${i}`, quiet)));
+    await waitForIndexing(net.control);
+    const burst = await client2.fetchInbox!(empty.cursor);
+    expect(burst.items).toHaveLength(120);
+    expect(new Set(burst.items.map((i) => i.text)).size).toBe(120);
   }, 60_000);
 
   it('replies under the exact item in its thread, exactly once per idempotency key', async () => {

@@ -33,6 +33,16 @@ async function repliesTo(id: string): Promise<Status[]> {
   return ((await res.json()) as { descendants: Status[] }).descendants;
 }
 
+/** Fetches from the same cursor (idempotent) until `count` items have arrived or 10 s pass. */
+async function readUntil(cursor: string | undefined, count: number, client: SocialNetwork = net): Promise<Awaited<ReturnType<NonNullable<SocialNetwork['fetchInbox']>>>> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const page = await client.fetchInbox!(cursor);
+    if (page.items.length >= count || Date.now() > deadline) return page;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('Mastodon inbox (GoToSocial)', () => {
   beforeAll(async () => {
     gts = await startGoToSocial();
@@ -55,7 +65,8 @@ describe('Mastodon inbox (GoToSocial)', () => {
     const ours = await net.publish({ posts: ['Spring sale starts now'], images: [], idempotencyKey: `publish:${randomUUID()}`, dueAt: new Date() });
     const reply = await post(fan, { status: '@brand love it!', in_reply_to_id: ours.posts[0]!.remoteId });
     const direct = await post(fan, { status: '@brand my account was charged twice', visibility: 'direct' });
-    const second = await net.fetchInbox!(first.cursor);
+    // GoToSocial creates notifications in a background queue: read until both have arrived.
+    const second = await readUntil(first.cursor, 2);
     expect(second.items.map((i) => [i.remoteId, i.kind])).toEqual([
       [reply.id, 'reply'],
       [direct.id, 'direct'],
@@ -66,6 +77,18 @@ describe('Mastodon inbox (GoToSocial)', () => {
     const third = await net.fetchInbox!(second.cursor);
     expect(third.items).toEqual([]);
     expect(third.cursor).toBe(second.cursor);
+  }, 60_000);
+
+  it('an account with no notifications yet reads everything that arrives next, beyond one page', async () => {
+    const quiet = await gts.createAccount('quiet');
+    const client = createMastodonNetwork({ instanceUrl: gts.url, accessToken: quiet.accessToken, log });
+    const empty = await client.fetchInbox!(undefined);
+    expect(empty.items).toEqual([]);
+    expect(empty.cursor).toBeTruthy();
+    const sent: string[] = [];
+    for (let i = 0; i < 45; i += 1) sent.push((await post(fan, { status: `@quiet message ${i}` })).id);
+    const burst = await readUntil(empty.cursor, 45, client);
+    expect(burst.items.map((i) => i.remoteId).sort()).toEqual([...sent].sort());
   }, 60_000);
 
   it('replies under the exact item, naming its author, exactly once per idempotency key', async () => {

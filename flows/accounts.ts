@@ -10,6 +10,7 @@ import { NetworkError } from '../src/networks/port.ts';
 import type { Account } from '../src/store/accounts.ts';
 import { EncryptionKeyError } from '../src/store/crypto.ts';
 import { scheduleFetches } from './inbox.ts';
+import { JobNames } from '../src/jobs/names.ts';
 
 export const ACCOUNTS = 'accounts';
 
@@ -57,6 +58,7 @@ async function onAction(app: FlowContext, event: ActionClicked, action: string, 
     const account = await app.stores.accounts.get(event.value);
     if (!account || account.workspace !== workspace) throw new UserError('missing', t('accounts.missing'));
     await app.stores.accounts.remove(account.id);
+    await app.scheduler.cancel(JobNames.inboxFetch, { accountId: account.id });
     app.log.info({ account: account.id, network: account.network, by: event.actor.ref.user }, 'account removed');
     await event.respond.ephemeral(accountsMessage(await app.stores.accounts.list(workspace), t));
     return;

@@ -17,7 +17,7 @@ export function labelLine(item: StoredItem, t: Translate): string {
 }
 
 /** A conversation's card: the item it started with, who owns it, and what can be done. */
-export function conversationCard(conversation: Conversation, item: StoredItem, t: Translate, options: { ourPostUrl?: string } = {}): Message {
+export function conversationCard(conversation: Conversation, item: StoredItem, t: Translate, options: { ourPostUrl?: string; notePrefix?: string } = {}): Message {
   const network = networks[conversation.network].label;
   const author = item.author.displayName ? `${item.author.displayName} (@${item.author.handle})` : `@${item.author.handle}`;
   const status =
@@ -50,7 +50,7 @@ export function conversationCard(conversation: Conversation, item: StoredItem, t
         ...(conversation.slaDueAt && !conversation.firstResponseAt && conversation.status === 'open' ? [{ label: t('inbox.field.sla'), value: at(conversation.slaDueAt), short: true }] : []),
         ...(conversation.risky ? [{ label: t('inbox.field.risk'), value: t('inbox.risky'), short: true }] : []),
       ],
-      context: [network, at(item.createdAt), t('inbox.context.messages', { count: conversation.itemCount })].join(' · '),
+      context: [network, at(item.createdAt), t('inbox.context.messages', { count: conversation.itemCount }), t('inbox.context.replyHint', { prefix: options.notePrefix ?? '//' })].join(' · '),
       actions,
     },
   };

@@ -16,7 +16,7 @@ import type { Logger } from '../src/log.ts';
 import { connectorFor } from '../src/networks/index.ts';
 import { NetworkError, type InboxItem, type SocialNetwork } from '../src/networks/port.ts';
 import type { Account } from '../src/store/accounts.ts';
-import { newConversationId, newItemId, type Conversation, type InboxSummary, type OutboundReply, type StoredItem } from '../src/store/inbox.ts';
+import { itemIdFor, newConversationId, type Conversation, type InboxSummary, type OutboundReply, type StoredItem } from '../src/store/inbox.ts';
 import { channelRef, conversationCard, followUpMessage, INBOX, replyApprovalCard, summaryMessage } from './inbox-card.ts';
 
 /**
@@ -44,15 +44,23 @@ async function tFor(app: FlowContext, workspace: string): Promise<Translate> {
 // ---------------------------------------------------------------------------------------------
 // Chat pacing: never more than CHAT_MESSAGES_PER_SECOND into one channel, so Herald causes no 429s.
 
-const nextSlot = new Map<string, number>();
+/** Per channel: when its last write finished (a chain, so writes to one channel go one at a time). */
+const lastWrite = new Map<string, Promise<number>>();
 async function paced<T>(app: FlowContext, channel: ConversationRef, send: () => Promise<T>): Promise<T> {
   const key = `${channel.platform}:${channel.workspace}:${channel.channel}`;
   const gap = 1_000 / app.config.CHAT_MESSAGES_PER_SECOND;
-  const now = Date.now();
-  const at = Math.max(now, nextSlot.get(key) ?? 0);
-  nextSlot.set(key, at + gap);
-  if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
-  return send();
+  const previous = lastWrite.get(key) ?? Promise.resolve(0);
+  let finished!: (at: number) => void;
+  lastWrite.set(key, new Promise<number>((resolve) => (finished = resolve)));
+  // Spaced from the previous write's answer, not its start: however long a request spends on the
+  // way, two never reach the platform less than `gap` apart.
+  const wait = (await previous) + gap - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  try {
+    return await send();
+  } finally {
+    finished(Date.now());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,7 +82,11 @@ async function conversationOf(app: FlowContext, network: NetworkId, item: InboxI
 /** Fetches an account's new items, labels, routes and stores them; returns how many were new. */
 export async function ingest(app: FlowContext, accountId: string, log: Logger): Promise<number> {
   const account = await app.stores.accounts.get(accountId);
-  if (!account) return 0;
+  if (!account) {
+    // Removed since: its recurring fetch goes too.
+    await app.scheduler.cancel(JobNames.inboxFetch, { accountId });
+    return 0;
+  }
   const client = clientFor(app, account, await app.stores.accounts.credentials(account.id), log);
   if (!client?.fetchInbox) return 0;
   const { cursor } = await app.stores.inbox.cursor(account.id);
@@ -88,29 +100,13 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
     const rule = route(settings.inboxRules, { accountId: account.id, text: item.text, authorHandle: item.author.handle, labels });
     const now = app.clock.now();
     const existing = await conversationOf(app, account.network, item);
-    const conversationId = existing?.id ?? newConversationId();
-    if (!existing) {
-      const sla = rule?.slaMinutes ? slaDueAt(now, rule.slaMinutes, { ...defaultBusinessHours, ...settings.businessHours, timeZone: settings.timezone ?? 'UTC' }) : undefined;
-      // Created before its first item, with no items yet: a crash in between leaves an empty record that lists nowhere.
-      await app.stores.inbox.createConversation({
-        id: conversationId,
-        workspace: account.workspace,
-        accountId: account.id,
-        network: account.network,
-        channel: rule?.channel ?? settings.approvalsChannel ?? '',
-        ...(rule ? { ruleId: rule.id } : {}),
-        status: 'open',
-        rootItemId: '',
-        risky: isRisky(labels, item.author.followers, app.config.INBOX_RISKY_FOLLOWERS, rule),
-        itemCount: 0,
-        createdAt: now,
-        lastItemAt: now,
-        ...(sla ? { slaDueAt: sla } : {}),
-      });
-    }
-    const record: StoredItem = {
+    const risky = isRisky(labels, item.author.followers, app.config.INBOX_RISKY_FOLLOWERS, rule);
+    const id = itemIdFor(account.network, item.remoteId);
+    const channel = existing?.channel ?? rule?.channel ?? settings.approvalsChannel ?? '';
+    const record = (conversationId: string): StoredItem => ({
       ...item,
-      id: newItemId(),
+      id,
+      starts: !existing,
       workspace: account.workspace,
       accountId: account.id,
       network: account.network,
@@ -118,28 +114,46 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
       labels,
       vip: isVip(settings.inboxRules, item.author.handle),
       conversationId,
-      channel: existing?.channel ?? rule?.channel ?? settings.approvalsChannel ?? '',
+      channel,
       ...(rule ? { ruleId: rule.id } : {}),
       delivery: 'waiting',
-    };
-    if (!(await app.stores.inbox.insertItem(record))) continue;
-    const conversation = existing ?? (await app.stores.inbox.conversation(conversationId));
-    if (!conversation) continue;
-    const reopened = conversation.status === 'resolved';
-    await app.stores.inbox.updateConversation(conversationId, {
-      itemCount: conversation.itemCount + 1,
-      lastItemAt: now,
-      ...(conversation.rootItemId ? {} : { rootItemId: record.id }),
-      ...(reopened ? { status: 'open' as const } : {}),
-      // A more worrying follow-up makes the whole conversation risky.
-      ...(!conversation.risky && isRisky(labels, item.author.followers, app.config.INBOX_RISKY_FOLLOWERS, rule) ? { risky: true } : {}),
-    }, reopened ? ['resolvedAt', 'resolvedBy'] : []);
-    if (!existing && conversation.slaDueAt && rule?.slaMinutes) await scheduleSla(app, conversation, rule.slaMinutes);
+    });
+    if (existing) {
+      if (!(await app.stores.inbox.insertItem(record(existing.id)))) continue;
+      const reopened = existing.status === 'resolved';
+      // A new message reopens a resolved conversation; a more worrying one makes it risky.
+      await app.stores.inbox.addToConversation(existing.id, { lastItemAt: now, ...(reopened ? { status: 'open' as const } : {}), ...(risky && !existing.risky ? { risky: true } : {}) }, reopened ? ['resolvedAt', 'resolvedBy'] : []);
+    } else {
+      const sla = rule?.slaMinutes ? slaDueAt(now, rule.slaMinutes, { ...defaultBusinessHours, ...settings.businessHours, timeZone: settings.timezone ?? 'UTC' }) : undefined;
+      const conversation: Conversation = {
+        id: newConversationId(),
+        workspace: account.workspace,
+        accountId: account.id,
+        network: account.network,
+        channel,
+        ...(rule ? { ruleId: rule.id } : {}),
+        status: 'open',
+        rootItemId: id,
+        risky,
+        itemCount: 1,
+        createdAt: now,
+        lastItemAt: now,
+        ...(sla ? { slaDueAt: sla } : {}),
+      };
+      // The conversation first: a crash before its item leaves a conversation without items (it
+      // lists nowhere and retention removes it), never an item without its conversation.
+      await app.stores.inbox.createConversation(conversation);
+      if (!(await app.stores.inbox.insertItem(record(conversation.id)))) {
+        await app.stores.inbox.dropConversation(conversation.id);
+        continue;
+      }
+      if (sla && rule?.slaMinutes) await scheduleSla(app, conversation, rule.slaMinutes);
+    }
     stored += 1;
   }
   await app.stores.inbox.saveCursor({ accountId: account.id, ...(page.cursor ? { cursor: page.cursor } : {}), polledAt: app.clock.now(), lastCount: stored });
+  if (stored > 0 || (await app.stores.inbox.hasWaiting(account.workspace))) await app.scheduler.now(JobNames.inboxDeliver, { workspace: account.workspace });
   if (stored > 0) {
-    await app.scheduler.now(JobNames.inboxDeliver, { workspace: account.workspace });
     log.info({ account: account.id, network: account.network, fetched: page.items.length, stored }, 'inbox items stored');
   }
   return stored;
@@ -163,17 +177,36 @@ export async function scheduleFetches(app: FlowContext, only?: readonly string[]
 // ---------------------------------------------------------------------------------------------
 // Delivery to chat
 
-async function postCard(app: FlowContext, chat: ChatAdapter, conversation: Conversation, item: StoredItem, t: Translate): Promise<string | undefined> {
-  const claim = await app.stores.ledger.begin(`inbox-card:${conversation.id}`, 'chat');
+/** A claim on posting a chat message older than this is taken to be a crashed attempt. */
+const STALE_CLAIM_MS = 5 * 60_000;
+
+/**
+ * Posts a chat message once per ledger key. A failed post is recorded as failed and thrown (the
+ * job retries it); a claim left pending by a crash is retried once it is stale. Chat platforms have
+ * no idempotency key, so this is at-most-once per attempt, never "never".
+ */
+async function postOnce(app: FlowContext, key: string, send: () => Promise<ConversationRef>): Promise<string | undefined> {
+  const claim = await app.stores.ledger.begin(key, 'chat');
   if (claim.status === 'already-done') return typeof claim.entry.result?.ref === 'string' ? claim.entry.result.ref : undefined;
-  if (claim.status !== 'started') return undefined;
+  if (claim.status === 'failed-before' && !(await app.stores.ledger.reopen(key))) return undefined;
+  if (claim.status === 'in-progress' && app.clock.now().getTime() - claim.entry.updatedAt.getTime() < STALE_CLAIM_MS) return undefined;
+  try {
+    const ref = serializeRef(await send());
+    await app.stores.ledger.complete(key, { ref });
+    return ref;
+  } catch (error) {
+    await app.stores.ledger.fail(key, errorMessage(error));
+    throw error;
+  }
+}
+
+async function postCard(app: FlowContext, chat: ChatAdapter, conversation: Conversation, item: StoredItem, t: Translate): Promise<string | undefined> {
   const where = channelRef(conversation.workspace, conversation.channel);
-  const ref = await paced(app, where, () => chat.post(where, conversationCard(conversation, item, t)));
-  const card = serializeRef(ref);
-  await app.stores.ledger.complete(claim.entry.key, { ref: card });
+  const card = await postOnce(app, `inbox-card:${conversation.id}`, () => paced(app, where, () => chat.post(where, conversationCard(conversation, item, t, { notePrefix: app.config.INBOX_NOTE_PREFIX }))));
+  if (!card) return undefined;
   await app.stores.inbox.updateConversation(conversation.id, { card });
-  // The thread is where the team answers: open it with how (on Discord this creates the thread).
-  await paced(app, where, () => chat.reply(ref, { text: t('inbox.threadOpener', { author: `@${item.author.handle}`, network: networks[conversation.network].label, prefix: app.config.INBOX_NOTE_PREFIX }) }));
+  // The thread is where the team answers; on Discord it has to be started (no message needed).
+  await chat.openThread(parseRef(card)!).catch((error: unknown) => app.log.warn({ conversationId: conversation.id, err: errorMessage(error) }, 'could not start the card’s thread'));
   return card;
 }
 
@@ -185,14 +218,14 @@ async function refreshCard(app: FlowContext, chat: ChatAdapter, conversationId: 
   const item = await app.stores.inbox.item(conversation.rootItemId);
   if (!item) return;
   const t = await tFor(app, conversation.workspace);
-  await paced(app, card, () => chat.update(card, conversationCard(conversation, item, t)));
+  await paced(app, card, () => chat.update(card, conversationCard(conversation, item, t, { notePrefix: app.config.INBOX_NOTE_PREFIX })));
 }
 
 async function addToSummary(app: FlowContext, chat: ChatAdapter, workspace: string, channel: string, items: StoredItem[], t: Translate): Promise<void> {
   const now = app.clock.now();
   const current = await app.stores.inbox.currentSummary(workspace, channel, new Date(now.getTime() - SUMMARY_WINDOW_MS));
   const summary: InboxSummary = current ?? { id: `s-${createHash('sha256').update(`${workspace}:${channel}:${now.toISOString()}`).digest('hex').slice(0, 12)}`, workspace, channel, count: 0, negative: 0, neutral: 0, positive: 0, terms: [], startedAt: now, updatedAt: now };
-  for (const item of items) await app.stores.inbox.updateItem(item.id, { delivery: 'summarised', summaryId: summary.id });
+  await app.stores.inbox.updateItems(items.map((item) => item.id), { delivery: 'summarised', summaryId: summary.id });
   summary.count += items.length;
   for (const item of items) summary[item.labels.sentiment] += 1;
   summary.terms = topTerms([...(await app.stores.inbox.summarised(summary.id, 500)).map((i) => i.text)]);
@@ -214,31 +247,32 @@ export async function deliver(app: FlowContext, workspace: string, log: Logger):
   const settings = await app.stores.settings.get(workspace);
   const t = translator(settings.locale);
   for (let round = 0; round < 1_000; round += 1) {
-    const waiting = (await app.stores.inbox.waiting(workspace, 2_000)).filter((item) => item.channel !== '');
+    const waiting = await app.stores.inbox.waiting(workspace, 2_000);
     if (waiting.length === 0) return;
     const progress = { cards: 0, followUps: 0, summarised: 0 };
     const byChannel = new Map<string, StoredItem[]>();
-    for (const item of waiting) byChannel.set(item.channel, [...(byChannel.get(item.channel) ?? []), item]);
+    for (const item of waiting) {
+      const list = byChannel.get(item.channel) ?? [];
+      list.push(item);
+      byChannel.set(item.channel, list);
+    }
     for (const [channel, items] of byChannel) {
       const fresh: StoredItem[] = [];
       const touched = new Set<string>();
       for (const item of items) {
-        const conversation = await app.stores.inbox.conversation(item.conversationId);
-        if (!conversation) continue;
-        if (conversation.rootItemId === item.id) {
+        if (item.starts) {
           fresh.push(item);
           continue;
         }
+        const conversation = await app.stores.inbox.conversation(item.conversationId);
+        if (!conversation) continue;
         const root = await app.stores.inbox.item(conversation.rootItemId);
         if (conversation.card) {
           // The conversation's next message joins its thread.
           const card = parseRef(conversation.card)!;
-          const claim = await app.stores.ledger.begin(`inbox-item:${item.id}`, 'chat');
-          if (claim.status === 'started') {
-            const ref = await paced(app, card, () => chat.reply(card, followUpMessage(item, t)));
-            await app.stores.ledger.complete(claim.entry.key, { ref: serializeRef(ref) });
-            await app.stores.inbox.updateItem(item.id, { delivery: 'joined', chatRef: serializeRef(ref) });
-          } else await app.stores.inbox.updateItem(item.id, { delivery: 'joined' });
+          const ref = await postOnce(app, `inbox-item:${item.id}`, () => paced(app, card, () => chat.reply(card, followUpMessage(item, t))));
+          if (!ref) continue;
+          await app.stores.inbox.updateItem(item.id, { delivery: 'joined', chatRef: ref });
           touched.add(conversation.id);
           progress.followUps += 1;
         } else if (root?.delivery === 'summarised') {
@@ -248,16 +282,20 @@ export async function deliver(app: FlowContext, workspace: string, log: Logger):
         // Otherwise its root is still waiting: it joins the thread once the card exists.
       }
       const plan = planDelivery(fresh, { budget: ROUND_BUDGET, burstThreshold: BURST_THRESHOLD });
-      for (const item of plan.cards) {
-        const conversation = await app.stores.inbox.conversation(item.conversationId);
-        if (!conversation) continue;
-        const card = await postCard(app, chat, conversation, item, t);
-        await app.stores.inbox.updateItem(item.id, { delivery: 'carded', ...(card ? { chatRef: card } : {}) });
-        progress.cards += 1;
-      }
+      // The summary first: one message tells the channel about the whole burst at once, while the
+      // cards that follow take a second each.
       if (plan.summarised.length > 0) {
         await addToSummary(app, chat, workspace, channel, plan.summarised, t);
         progress.summarised += plan.summarised.length;
+      }
+      for (const item of plan.cards) {
+        const conversation = await app.stores.inbox.conversation(item.conversationId);
+        if (!conversation) continue;
+        const card = conversation.card ?? (await postCard(app, chat, conversation, item, t));
+        // No card (another run is posting it): the item waits for the next round.
+        if (!card) continue;
+        await app.stores.inbox.updateItem(item.id, { delivery: 'carded', chatRef: card });
+        progress.cards += 1;
       }
       for (const conversationId of touched) await refreshCard(app, chat, conversationId);
     }
@@ -571,6 +609,7 @@ export default defineFlow({
       schema: inboxJobs.deliver,
       // One delivery at a time per process keeps each channel's pace; a second run finds nothing waiting.
       concurrency: 1,
+      removeOnComplete: true,
       retry: { maxRetries: 5, delayMs: 2_000, maxDelayMs: 60_000 },
       handler: ({ workspace }, { log }) => deliver(app, workspace, log),
     }),

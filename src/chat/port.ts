@@ -201,6 +201,11 @@ export interface ChatAdapter {
   update(ref: ConversationRef, message: Message): Promise<void>;
   /** Replies in the message's thread, starting one where the platform needs it. */
   reply(parent: ConversationRef, message: Message): Promise<ConversationRef>;
+  /**
+   * Makes sure people can answer in the message's thread without Herald writing into it: Discord
+   * starts the thread (no message); on Slack every message has one already.
+   */
+  openThread(ref: ConversationRef): Promise<void>;
   uploadImage(where: ConversationRef, image: Image): Promise<void>;
   /** A direct message to a person. */
   notifyUser(user: UserRef, message: Message): Promise<ConversationRef>;

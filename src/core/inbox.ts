@@ -57,7 +57,7 @@ const lexicon = {
 /** Short, frequent words that tell the three languages apart. */
 const stopwords: Record<Exclude<InboxLanguage, 'other'>, readonly string[]> = {
   en: ['the', 'and', 'is', 'it', 'you', 'your', 'to', 'of', 'my', 'this', 'that', 'was', 'for', 'with', 'not', 'are', 'have', 'i', 'we', 'our', 'what', 'why', 'how', 'thanks', 'please'],
-  fr: ['le', 'la', 'les', 'et', 'est', 'je', 'vous', 'votre', 'mon', 'ma', 'mes', 'une', 'des', 'pour', 'avec', 'pas', 'que', 'qui', 'ce', 'cette', 'nous', 'merci', 'tres', 'du', 'au', 'ne'],
+  fr: ['le', 'la', 'les', 'et', 'est', 'je', 'vous', 'votre', 'mon', 'ma', 'mes', 'une', 'des', 'de', 'dans', 'quand', 'sur', 'mais', 'il', 'elle', 'chez', 'pour', 'avec', 'pas', 'que', 'qui', 'ce', 'cette', 'nous', 'merci', 'tres', 'du', 'au', 'ne'],
   ro: ['si', 'este', 'nu', 'eu', 'voi', 'dumneavoastra', 'meu', 'mea', 'un', 'o', 'pentru', 'cu', 'ca', 'care', 'acest', 'aceasta', 'noi', 'multumesc', 'foarte', 'la', 'de', 'am', 'ati', 'sunt', 'va', 'mai'],
 };
 

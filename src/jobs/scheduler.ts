@@ -24,6 +24,8 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   readonly concurrency?: number;
   /** How long a run may hold its lock before another replica may take the job over. */
   readonly lockLifetimeMs?: number;
+  /** Deletes a one-off job's document once it succeeded (jobs created often, e.g. per fetch). */
+  readonly removeOnComplete?: boolean;
 }
 
 /** Keeps the payload type of a definition while letting a list of them have one type. */
@@ -140,6 +142,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         {
           ...(definition.concurrency ? { concurrency: definition.concurrency } : {}),
           lockLifetime: definition.lockLifetimeMs ?? DEFAULT_LOCK_LIFETIME_MS,
+          ...(definition.removeOnComplete ? { removeOnComplete: true } : {}),
           ...(retry
             ? {
                 backoff: backoffStrategies.when(

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { Clock } from '../core/clock.ts';
 import type { InboxLabels } from '../core/inbox.ts';
@@ -19,6 +19,8 @@ export interface StoredItem extends Omit<NetworkInboxItem, 'conversationId'> {
   labels: InboxLabels;
   vip: boolean;
   conversationId: string;
+  /** This item started its conversation (its card shows it); otherwise it continues one. */
+  starts: boolean;
   /** The root of the thread on the network, when the network says. */
   rootId?: string;
   /** Channel id the routing chose, and by which rule. */
@@ -117,13 +119,19 @@ export interface InboxStore {
   item(id: string): Promise<StoredItem | null>;
   itemByRemote(network: NetworkId, remoteId: string): Promise<StoredItem | null>;
   updateItem(id: string, changes: Partial<Omit<StoredItem, 'id'>>): Promise<void>;
-  /** Items waiting for chat, per workspace, oldest first. */
+  updateItems(ids: readonly string[], changes: Partial<Omit<StoredItem, 'id'>>): Promise<void>;
+  /** Items waiting for chat in a channel (routed ones), per workspace, oldest first. */
   waiting(workspace: string, limit: number): Promise<StoredItem[]>;
+  hasWaiting(workspace: string): Promise<boolean>;
   itemsOf(conversationId: string): Promise<StoredItem[]>;
   /** The items a summary stands for. */
   summarised(summaryId: string, limit: number): Promise<StoredItem[]>;
 
   createConversation(conversation: Conversation): Promise<void>;
+  /** Removes a conversation that never got its item (a re-fetched item lost the race for it). */
+  dropConversation(id: string): Promise<void>;
+  /** Counts one more item in a conversation and sets the given fields. */
+  addToConversation(id: string, changes: Partial<Omit<Conversation, 'id'>>, unset?: (keyof Conversation)[]): Promise<void>;
   conversation(id: string): Promise<Conversation | null>;
   conversationByCard(card: string): Promise<Conversation | null>;
   updateConversation(id: string, changes: Partial<Omit<Conversation, 'id'>>, unset?: (keyof Conversation)[]): Promise<void>;
@@ -148,7 +156,11 @@ export interface InboxStore {
   purgeBefore(cutoff: Date): Promise<{ items: number; conversations: number; replies: number }>;
 }
 
-export const newItemId = (): string => `i-${randomBytes(6).toString('hex')}`;
+/**
+ * An item's id is derived from (network, remote id): a re-fetched item has the same id, so finding
+ * it is a primary-key lookup (a full scan on FerretDB otherwise) and the primary key refuses it too.
+ */
+export const itemIdFor = (network: NetworkId, remoteId: string): string => `i-${createHash('sha256').update(`${network}\n${remoteId}`).digest('hex').slice(0, 24)}`;
 export const newConversationId = (): string => `c-${randomBytes(6).toString('hex')}`;
 
 export function createInboxStore(db: Db, clock: Clock): InboxStore {
@@ -205,14 +217,21 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
       return found ? fromDoc<StoredItem>(found) : null;
     },
     async itemByRemote(network, remoteId) {
-      const found = await items.findOne({ network, remoteId });
+      const found = await items.findOne({ _id: itemIdFor(network, remoteId) });
       return found ? fromDoc<StoredItem>(found) : null;
     },
     async updateItem(id, changes) {
       await items.updateOne({ _id: id }, { $set: changes });
     },
+    async updateItems(ids, changes) {
+      if (ids.length > 0) await items.updateMany({ _id: { $in: [...ids] } }, { $set: changes });
+    },
     async waiting(workspace, limit) {
-      return (await items.find({ workspace, delivery: 'waiting' }).sort({ receivedAt: 1 }).limit(limit).toArray()).map((d) => fromDoc<StoredItem>(d));
+      // Items no rule routed (no channel) stay listed by /herald inbox; they must not hold up the rest.
+      return (await items.find({ workspace, delivery: 'waiting', channel: { $ne: '' } }).sort({ receivedAt: 1 }).limit(limit).toArray()).map((d) => fromDoc<StoredItem>(d));
+    },
+    async hasWaiting(workspace) {
+      return (await items.countDocuments({ workspace, delivery: 'waiting', channel: { $ne: '' } }, { limit: 1 })) > 0;
     },
     async itemsOf(conversationId) {
       return (await items.find({ conversationId }).sort({ createdAt: 1 }).toArray()).map((d) => fromDoc<StoredItem>(d));
@@ -222,6 +241,12 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
     },
     async createConversation(conversation) {
       await conversations.insertOne(toDoc(conversation));
+    },
+    async dropConversation(id) {
+      await conversations.deleteOne({ _id: id });
+    },
+    async addToConversation(id, changes, unset = []) {
+      await conversations.updateOne({ _id: id }, { $set: changes, $inc: { itemCount: 1 }, ...(unset.length ? { $unset: Object.fromEntries(unset.map((key) => [key, ''])) } : {}) });
     },
     async conversation(id) {
       const found = await conversations.findOne({ _id: id });

@@ -63,6 +63,8 @@ for (const [platform, createHarness] of platforms) {
       await harness.waitFor(() => harness.openFormTitle(harness.users.admin) === 'Connect Bluesky');
       await harness.submitOpenForm(harness.users.admin, { identifier: brand.handle, password: brand.appPassword, service: net.pds });
       await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.startsWith('Connected Bluesky account')), 15_000);
+      await harness.runCommand(harness.users.admin, 'herald policy', { approvers: harness.approverGroup, required: 'any' });
+      await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.includes('Policy saved')), 10_000);
       await harness.runCommand(harness.users.admin, 'herald inbox-rules', { action: 'add', channel: 'here', account: brand.handle });
       await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.includes('Inbox rules') && m.text.includes(brand.handle)), 10_000);
       const client = createBlueskyNetwork({ service: net.pds, identifier: brand.handle, password: brand.appPassword, log: captureLogger('warn').log });
@@ -89,6 +91,19 @@ for (const [platform, createHarness] of platforms) {
       const mentionCard = await cardFor('parcel is late');
       expect(mentionCard.text).toContain('negative');
       expect(mentionCard.text).toContain('delivery');
+
+      // Suggest reply drafts an answer in the item's tone for the person who asked, nobody else.
+      await harness.clickButton(harness.users.member, mentionCard.ref, mentionCard.buttons.find((b) => b.label === 'Suggest reply')!.actionId);
+      const suggestion = await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.startsWith('Suggested reply')), 10_000);
+      expect(suggestion.text).toContain('we are sorry');
+      // Assign: a member who neither owns it nor approves may not; an approver assigns it to the member.
+      await harness.clickButton(harness.users.member, mentionCard.ref, mentionCard.buttons.find((b) => b.label === 'Assign')!.actionId);
+      await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.includes('Only the owner, approvers or admins')), 10_000);
+      await harness.clickButton(harness.users.approver, mentionCard.ref, mentionCard.buttons.find((b) => b.label === 'Assign')!.actionId);
+      await harness.waitFor(() => harness.openFormTitle(harness.users.approver) === 'Assign the conversation');
+      await harness.submitOpenForm(harness.users.approver, { owner: harness.users.member.user });
+      await harness.waitFor(() => latest(mentionCard.ref)?.text.includes(`owned by <@${harness.users.member.user}>`), 10_000);
+      await harness.waitFor(() => harness.dmsTo(harness.users.member).find((m) => m.text.includes('assigned you an inbox conversation')), 10_000);
 
       await harness.replyInThread(harness.users.member, replyCard.ref, '// checking stock with the warehouse first');
       await harness.replyInThread(harness.users.member, replyCard.ref, 'Yes! Size M is back in stock today.');

@@ -8,7 +8,7 @@ import { allFlows } from '../../flows/index.ts';
 import type { BlueskyNetworkUrls } from '../support/bluesky-network.ts';
 import { createPerson, mentioning, repliesUnder, writePost, type BlueskyPerson } from '../support/bluesky-people.ts';
 import type { ChatHarness, ObservedMessage } from '../support/chat-harness.ts';
-import { createSlackHarness } from '../support/harness-slack.ts';
+import { createSlackHarness, type SlackHarness } from '../support/harness-slack.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
 import { captureLogger } from '../support/log.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
@@ -28,7 +28,7 @@ function movableClock(): Clock & { set(at: Date | undefined): void } {
 
 describe('inbox flow', () => {
   let net: BlueskyNetworkUrls;
-  let harness: ChatHarness;
+  let harness: SlackHarness;
   let database: TestDatabase;
   let herald: Herald;
   let brand: BlueskyPerson;
@@ -91,6 +91,17 @@ describe('inbox flow', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(await database.db.collection('inbox_items').countDocuments()).toBe(items);
     expect(cards().length).toBe(before);
+  }, 60_000);
+
+  it('a card Slack refuses to take (500s beyond the client’s retries) is posted by a later attempt, once', async () => {
+    harness.emulator.failNext('chat.postMessage', { status: 500, times: 6 });
+    await writePost(net, fan, mentioning(`@${brand.handle} this card meets a Slack outage`, brand));
+    const card = await cardFor('this card meets a Slack outage');
+    expect(harness.emulator.apiCalls.filter((c) => c.method === 'chat.postMessage' && c.status === 500).length).toBeGreaterThanOrEqual(6);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(cards().filter((m) => m.text.includes('this card meets a Slack outage'))).toHaveLength(1);
+    const item = await database.db.collection('inbox_items').findOne({ text: { $regex: 'Slack outage' } });
+    expect(item).toMatchObject({ delivery: 'carded', chatRef: expect.stringContaining(card.ref.message!) });
   }, 60_000);
 
   it('keeps its cursor across a restart: what arrived while down comes once, nothing earlier repeats', async () => {

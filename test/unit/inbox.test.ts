@@ -33,6 +33,8 @@ describe('the lexicon labeller', () => {
   it('tells languages apart and says other when it cannot', () => {
     expect(detectLanguage('the order is late and we are waiting')).toBe('en');
     expect(detectLanguage('la commande est arrivée avec du retard')).toBe('fr');
+    expect(detectLanguage('Quand arrive la collection de printemps dans la boutique de Lyon ?')).toBe('fr');
+    expect(detectLanguage('Când ajunge colecția de primăvară în magazinul de la Cluj?')).toBe('ro');
     expect(detectLanguage('comanda este în întârziere și nu am primit')).toBe('ro');
     expect(detectLanguage('Bestellung kommt morgen')).toBe('other');
     expect(detectLanguage('')).toBe('other');

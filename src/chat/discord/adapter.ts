@@ -216,6 +216,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): ChatAdapte
     post: (channel, message) => outgoing.post(channel, message),
     update: (ref, message) => outgoing.update(ref, message),
     reply: (parent, message) => outgoing.reply(parent, message),
+    openThread: (ref) => outgoing.openThread(ref),
     uploadImage: (where, image) => outgoing.uploadImage(where, image),
     notifyUser: (user, message) => outgoing.notifyUser(user, message),
     membership: (user) => outgoing.membership(user),

@@ -115,6 +115,10 @@ export function createOutgoing(deps: { rest: REST; gateway: Gateway; guildId?: s
       if (!ref.message) throw new Error('update needs the ref of a message');
       await rest.patch(Routes.channelMessage(ref.thread ?? ref.channel, ref.message), { body: renderMessage(message) });
     },
+    async openThread(ref) {
+      if (ref.thread || !ref.message || ref.workspace === '@me') return;
+      await threadOf(ref.channel, ref.message);
+    },
     async reply(parent, message) {
       if (parent.thread) return post({ ...parent, thread: parent.thread }, message);
       if (!parent.message) throw new Error('reply needs the ref of a message or a thread');

@@ -312,6 +312,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): ChatAdapter {
       await web.chat.update({ channel: target.channel, ts: target.message, text: rendered.text, blocks: rendered.blocks ?? [] });
     },
 
+    // Every Slack message can be answered in a thread as it is.
+    openThread: async () => undefined,
     async reply(parent, message) {
       assertSlack(parent);
       const thread = parent.thread ?? parent.message;

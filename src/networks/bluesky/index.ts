@@ -13,7 +13,7 @@ export { postRecordKey } from './tid.ts';
 const POST = 'app.bsky.feed.post';
 /** listNotifications pages read per fetch: enough for a burst, bounded so one fetch cannot run away. */
 const INBOX_PAGE_SIZE = 50;
-const MAX_INBOX_PAGES = 40;
+const MAX_INBOX_PAGES = 100;
 
 export interface BlueskyOptions {
   /** The account's PDS (https://bsky.social for most accounts). */

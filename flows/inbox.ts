@@ -70,13 +70,114 @@ function clientFor(app: FlowContext, account: Account, credentials: Record<strin
   return connectorFor(account.network)?.create(credentials, log.child({ network: account.network, account: account.id }));
 }
 
-/** The conversation an item continues: the one holding the post it answers (an item, or our reply). */
-async function conversationOf(app: FlowContext, network: NetworkId, item: InboxItem): Promise<Conversation | null> {
-  if (!item.inReplyTo) return null;
-  const parentItem = await app.stores.inbox.itemByRemote(network, item.inReplyTo);
-  if (parentItem) return app.stores.inbox.conversation(parentItem.conversationId);
-  const ourReply = await app.stores.inbox.replyByRemote(item.inReplyTo);
-  return ourReply ? app.stores.inbox.conversation(ourReply.conversationId) : null;
+/**
+ * The stored conversations a page's items continue, by the remote id they answer: the one holding
+ * that post (an earlier item, or one of our replies). Three queries for the whole page.
+ */
+async function parentConversations(app: FlowContext, network: NetworkId, items: readonly InboxItem[]): Promise<Map<string, Conversation>> {
+  const parents = [...new Set(items.map((item) => item.inReplyTo).filter((id): id is string => Boolean(id)))];
+  if (parents.length === 0) return new Map();
+  const viaItems = await app.stores.inbox.conversationsOfItems(parents.map((remoteId) => itemIdFor(network, remoteId)));
+  const viaReplies = await app.stores.inbox.conversationsOfReplies(parents);
+  const conversationOfParent = new Map(parents.map((remoteId) => [remoteId, viaItems.get(itemIdFor(network, remoteId)) ?? viaReplies.get(remoteId)] as const));
+  const conversations = await app.stores.inbox.conversationsById([...new Set([...conversationOfParent.values()].filter((id): id is string => Boolean(id)))]);
+  const found = new Map<string, Conversation>();
+  for (const [remoteId, conversationId] of conversationOfParent) {
+    const conversation = conversationId ? conversations.get(conversationId) : undefined;
+    if (conversation) found.set(remoteId, conversation);
+  }
+  return found;
+}
+
+/**
+ * Labels, routes and stores a fetched page with a handful of database writes, whatever its size:
+ * one query finds the items already stored, new conversations and new items go in one insert each,
+ * and only follow-ups of earlier conversations update those one by one. Returns how many were new.
+ */
+async function storePage(app: FlowContext, account: Account, items: readonly InboxItem[]): Promise<number> {
+  const settings = await app.stores.settings.get(account.workspace);
+  const ids = items.map((item) => itemIdFor(account.network, item.remoteId));
+  // A re-fetched item is dropped before it costs a model call; the primary key is the real guard.
+  const known = await app.stores.inbox.knownItems(ids);
+  const now = app.clock.now();
+  const earlier = await parentConversations(app, account.network, items.filter((_, index) => !known.has(ids[index]!)));
+  const created = new Map<string, { conversation: Conversation; slaMinutes?: number }>();
+  const byRemote = new Map<string, Conversation>();
+  const joins: { conversation: Conversation; itemId: string; risky: boolean }[] = [];
+  const records: StoredItem[] = [];
+  for (const [index, item] of items.entries()) {
+    const id = ids[index]!;
+    if (known.has(id)) continue;
+    known.add(id);
+    const labels = await app.assistant.classify(item.text);
+    const rule = route(settings.inboxRules, { accountId: account.id, text: item.text, authorHandle: item.author.handle, labels });
+    const risky = isRisky(labels, item.author.followers, app.config.INBOX_RISKY_FOLLOWERS, rule);
+    // The conversation it continues: one started earlier in this page, or one stored before.
+    const parent = item.inReplyTo ? (byRemote.get(item.inReplyTo) ?? earlier.get(item.inReplyTo)) : undefined;
+    let conversation: Conversation;
+    if (parent) {
+      conversation = parent;
+      const fresh = created.get(parent.id)?.conversation;
+      if (fresh) Object.assign(fresh, { itemCount: fresh.itemCount + 1, risky: fresh.risky || risky });
+      else joins.push({ conversation: parent, itemId: id, risky });
+    } else {
+      const sla = rule?.slaMinutes ? slaDueAt(now, rule.slaMinutes, { ...defaultBusinessHours, ...settings.businessHours, timeZone: settings.timezone ?? 'UTC' }) : undefined;
+      conversation = {
+        id: newConversationId(),
+        workspace: account.workspace,
+        accountId: account.id,
+        network: account.network,
+        channel: rule?.channel ?? settings.approvalsChannel ?? '',
+        ...(rule ? { ruleId: rule.id } : {}),
+        status: 'open',
+        rootItemId: id,
+        risky,
+        itemCount: 1,
+        createdAt: now,
+        lastItemAt: now,
+        ...(sla ? { slaDueAt: sla } : {}),
+      };
+      created.set(conversation.id, { conversation, ...(rule?.slaMinutes ? { slaMinutes: rule.slaMinutes } : {}) });
+    }
+    byRemote.set(item.remoteId, conversation);
+    records.push({
+      ...item,
+      id,
+      starts: !parent,
+      workspace: account.workspace,
+      accountId: account.id,
+      network: account.network,
+      receivedAt: now,
+      labels,
+      vip: isVip(settings.inboxRules, item.author.handle),
+      conversationId: conversation.id,
+      channel: conversation.channel,
+      ...(rule ? { ruleId: rule.id } : {}),
+      delivery: 'waiting',
+    });
+  }
+  if (records.length === 0) return 0;
+  const fresh = [...created.values()];
+  // Conversations first: a crash before their items leaves conversations without items (they list
+  // nowhere and retention removes them), never an item without its conversation.
+  await app.stores.inbox.createConversations(fresh.map((c) => c.conversation));
+  const inserted = await app.stores.inbox.insertItems(records);
+  // An item another fetch stored meanwhile keeps its own conversation; the one made here goes.
+  await app.stores.inbox.dropConversations(fresh.filter((c) => !inserted.has(c.conversation.rootItemId)).map((c) => c.conversation.id));
+  // One update per continued conversation, however many of its messages came in this page.
+  const continued = new Map<string, { conversation: Conversation; count: number; risky: boolean }>();
+  for (const { conversation, itemId, risky } of joins) {
+    if (!inserted.has(itemId)) continue;
+    const entry = continued.get(conversation.id) ?? { conversation, count: 0, risky: false };
+    continued.set(conversation.id, { ...entry, count: entry.count + 1, risky: entry.risky || risky });
+  }
+  for (const { conversation, count, risky } of continued.values()) {
+    const reopened = conversation.status === 'resolved';
+    // A new message reopens a resolved conversation; a more worrying one makes it risky.
+    await app.stores.inbox.addToConversation(conversation.id, count, { lastItemAt: now, ...(reopened ? { status: 'open' as const } : {}), ...(risky && !conversation.risky ? { risky: true } : {}) }, reopened ? ['resolvedAt', 'resolvedBy'] : []);
+  }
+  for (const { conversation, slaMinutes } of fresh) if (slaMinutes && inserted.has(conversation.rootItemId)) await scheduleSla(app, conversation, slaMinutes);
+  return inserted.size;
 }
 
 /** Fetches an account's new items, labels, routes and stores them; returns how many were new. */
@@ -91,66 +192,7 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
   if (!client?.fetchInbox) return 0;
   const { cursor } = await app.stores.inbox.cursor(account.id);
   const page = await client.fetchInbox(cursor);
-  const settings = await app.stores.settings.get(account.workspace);
-  let stored = 0;
-  for (const item of page.items) {
-    // A re-fetched item is dropped before it costs a model call; the unique index is the real guard.
-    if (await app.stores.inbox.itemByRemote(account.network, item.remoteId)) continue;
-    const labels = await app.assistant.classify(item.text);
-    const rule = route(settings.inboxRules, { accountId: account.id, text: item.text, authorHandle: item.author.handle, labels });
-    const now = app.clock.now();
-    const existing = await conversationOf(app, account.network, item);
-    const risky = isRisky(labels, item.author.followers, app.config.INBOX_RISKY_FOLLOWERS, rule);
-    const id = itemIdFor(account.network, item.remoteId);
-    const channel = existing?.channel ?? rule?.channel ?? settings.approvalsChannel ?? '';
-    const record = (conversationId: string): StoredItem => ({
-      ...item,
-      id,
-      starts: !existing,
-      workspace: account.workspace,
-      accountId: account.id,
-      network: account.network,
-      receivedAt: now,
-      labels,
-      vip: isVip(settings.inboxRules, item.author.handle),
-      conversationId,
-      channel,
-      ...(rule ? { ruleId: rule.id } : {}),
-      delivery: 'waiting',
-    });
-    if (existing) {
-      if (!(await app.stores.inbox.insertItem(record(existing.id)))) continue;
-      const reopened = existing.status === 'resolved';
-      // A new message reopens a resolved conversation; a more worrying one makes it risky.
-      await app.stores.inbox.addToConversation(existing.id, { lastItemAt: now, ...(reopened ? { status: 'open' as const } : {}), ...(risky && !existing.risky ? { risky: true } : {}) }, reopened ? ['resolvedAt', 'resolvedBy'] : []);
-    } else {
-      const sla = rule?.slaMinutes ? slaDueAt(now, rule.slaMinutes, { ...defaultBusinessHours, ...settings.businessHours, timeZone: settings.timezone ?? 'UTC' }) : undefined;
-      const conversation: Conversation = {
-        id: newConversationId(),
-        workspace: account.workspace,
-        accountId: account.id,
-        network: account.network,
-        channel,
-        ...(rule ? { ruleId: rule.id } : {}),
-        status: 'open',
-        rootItemId: id,
-        risky,
-        itemCount: 1,
-        createdAt: now,
-        lastItemAt: now,
-        ...(sla ? { slaDueAt: sla } : {}),
-      };
-      // The conversation first: a crash before its item leaves a conversation without items (it
-      // lists nowhere and retention removes it), never an item without its conversation.
-      await app.stores.inbox.createConversation(conversation);
-      if (!(await app.stores.inbox.insertItem(record(conversation.id)))) {
-        await app.stores.inbox.dropConversation(conversation.id);
-        continue;
-      }
-      if (sla && rule?.slaMinutes) await scheduleSla(app, conversation, rule.slaMinutes);
-    }
-    stored += 1;
-  }
+  const stored = await storePage(app, account, page.items);
   await app.stores.inbox.saveCursor({ accountId: account.id, ...(page.cursor ? { cursor: page.cursor } : {}), polledAt: app.clock.now(), lastCount: stored });
   if (stored > 0 || (await app.stores.inbox.hasWaiting(account.workspace))) await app.scheduler.now(JobNames.inboxDeliver, { workspace: account.workspace });
   if (stored > 0) {

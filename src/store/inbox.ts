@@ -114,10 +114,16 @@ const fromDoc = <T extends { id: string }>({ _id, ...rest }: Doc<T>): T => ({ id
 
 export interface InboxStore {
   readonly repositories: readonly Repository[];
-  /** Stores a new item; false when (network, remoteId) is already stored (a re-fetched item). */
-  insertItem(item: StoredItem): Promise<boolean>;
+  /** Stores new items in one write; returns the ids stored (the others were there already). */
+  insertItems(items: readonly StoredItem[]): Promise<Set<string>>;
+  /** Which of these item ids are stored already (one query for a whole fetched page). */
+  knownItems(ids: readonly string[]): Promise<Set<string>>;
   item(id: string): Promise<StoredItem | null>;
-  itemByRemote(network: NetworkId, remoteId: string): Promise<StoredItem | null>;
+  /** Conversation ids of stored items, by item id (one query for a page's parents). */
+  conversationsOfItems(ids: readonly string[]): Promise<Map<string, string>>;
+  /** Conversation ids of our replies, by their remote id. */
+  conversationsOfReplies(remoteIds: readonly string[]): Promise<Map<string, string>>;
+  conversationsById(ids: readonly string[]): Promise<Map<string, Conversation>>;
   updateItem(id: string, changes: Partial<Omit<StoredItem, 'id'>>): Promise<void>;
   updateItems(ids: readonly string[], changes: Partial<Omit<StoredItem, 'id'>>): Promise<void>;
   /** Items waiting for chat in a channel (routed ones), per workspace, oldest first. */
@@ -127,11 +133,11 @@ export interface InboxStore {
   /** The items a summary stands for. */
   summarised(summaryId: string, limit: number): Promise<StoredItem[]>;
 
-  createConversation(conversation: Conversation): Promise<void>;
-  /** Removes a conversation that never got its item (a re-fetched item lost the race for it). */
-  dropConversation(id: string): Promise<void>;
-  /** Counts one more item in a conversation and sets the given fields. */
-  addToConversation(id: string, changes: Partial<Omit<Conversation, 'id'>>, unset?: (keyof Conversation)[]): Promise<void>;
+  createConversations(conversations: readonly Conversation[]): Promise<void>;
+  /** Removes conversations that never got their item (a re-fetched item lost the race for it). */
+  dropConversations(ids: readonly string[]): Promise<void>;
+  /** Counts `count` more items in a conversation and sets the given fields. */
+  addToConversation(id: string, count: number, changes: Partial<Omit<Conversation, 'id'>>, unset?: (keyof Conversation)[]): Promise<void>;
   conversation(id: string): Promise<Conversation | null>;
   conversationByCard(card: string): Promise<Conversation | null>;
   updateConversation(id: string, changes: Partial<Omit<Conversation, 'id'>>, unset?: (keyof Conversation)[]): Promise<void>;
@@ -141,7 +147,6 @@ export interface InboxStore {
   /** Records a reply once per source chat message; false when that message was already taken. */
   insertReply(reply: OutboundReply): Promise<boolean>;
   updateReply(id: string, changes: Partial<Omit<OutboundReply, 'id'>>): Promise<void>;
-  replyByRemote(remoteId: string): Promise<OutboundReply | null>;
   replyByApprovalCard(card: string): Promise<OutboundReply | null>;
 
   /** The channel's summary still collecting (updated since `since`), if any. */
@@ -203,22 +208,41 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
       { collectionName: 'inbox_summaries', indexes: [{ key: { workspace: 1, channel: 1, updatedAt: -1 }, name: 'inbox_summaries_channel' }] },
       { collectionName: 'inbox_cursors', indexes: [] },
     ],
-    async insertItem(item) {
+    async insertItems(list) {
+      if (list.length === 0) return new Set();
+      const refused = new Set<number>();
       try {
-        await items.insertOne(toDoc(item));
-        return true;
+        await items.insertMany(list.map((item) => toDoc(item)), { ordered: false });
       } catch (error) {
-        if (isDuplicateKeyError(error)) return false;
-        throw error;
+        const writeErrors = (error as { writeErrors?: { index: number; code: number }[] | { index: number; code: number } }).writeErrors;
+        const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+        if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw error;
+        for (const e of errors) refused.add(e.index);
       }
+      return new Set(list.filter((_, index) => !refused.has(index)).map((item) => item.id));
+    },
+    async knownItems(ids) {
+      if (ids.length === 0) return new Set();
+      return new Set((await items.find({ _id: { $in: [...ids] } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
     },
     async item(id) {
       const found = await items.findOne({ _id: id });
       return found ? fromDoc<StoredItem>(found) : null;
     },
-    async itemByRemote(network, remoteId) {
-      const found = await items.findOne({ _id: itemIdFor(network, remoteId) });
-      return found ? fromDoc<StoredItem>(found) : null;
+    async conversationsOfItems(ids) {
+      if (ids.length === 0) return new Map();
+      const found = await items.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, conversationId: 1 } }).toArray();
+      return new Map(found.map((d) => [d._id, d.conversationId]));
+    },
+    async conversationsOfReplies(remoteIds) {
+      if (remoteIds.length === 0) return new Map();
+      const found = await replies.find({ remoteId: { $in: [...remoteIds] } }, { projection: { remoteId: 1, conversationId: 1 } }).toArray();
+      return new Map(found.map((d) => [d.remoteId ?? '', d.conversationId]));
+    },
+    async conversationsById(ids) {
+      if (ids.length === 0) return new Map();
+      const found = await conversations.find({ _id: { $in: [...ids] } }).toArray();
+      return new Map(found.map((d) => [d._id, fromDoc<Conversation>(d)]));
     },
     async updateItem(id, changes) {
       await items.updateOne({ _id: id }, { $set: changes });
@@ -239,14 +263,14 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
     async summarised(summaryId, limit) {
       return (await items.find({ summaryId }).sort({ receivedAt: 1 }).limit(limit).toArray()).map((d) => fromDoc<StoredItem>(d));
     },
-    async createConversation(conversation) {
-      await conversations.insertOne(toDoc(conversation));
+    async createConversations(list) {
+      if (list.length > 0) await conversations.insertMany(list.map((conversation) => toDoc(conversation)));
     },
-    async dropConversation(id) {
-      await conversations.deleteOne({ _id: id });
+    async dropConversations(ids) {
+      if (ids.length > 0) await conversations.deleteMany({ _id: { $in: [...ids] } });
     },
-    async addToConversation(id, changes, unset = []) {
-      await conversations.updateOne({ _id: id }, { $set: changes, $inc: { itemCount: 1 }, ...(unset.length ? { $unset: Object.fromEntries(unset.map((key) => [key, ''])) } : {}) });
+    async addToConversation(id, count, changes, unset = []) {
+      await conversations.updateOne({ _id: id }, { $set: changes, $inc: { itemCount: count }, ...(unset.length ? { $unset: Object.fromEntries(unset.map((key) => [key, ''])) } : {}) });
     },
     async conversation(id) {
       const found = await conversations.findOne({ _id: id });
@@ -277,10 +301,6 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
     },
     async updateReply(id, changes) {
       await replies.updateOne({ _id: id }, { $set: { ...changes, updatedAt: clock.now() } });
-    },
-    async replyByRemote(remoteId) {
-      const found = await replies.findOne({ remoteId });
-      return found ? fromDoc<OutboundReply>(found) : null;
     },
     async replyByApprovalCard(card) {
       const found = await replies.findOne({ approvalCard: card });

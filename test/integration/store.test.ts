@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/core/clock.ts';
 import { isDuplicateKeyError } from '../../src/store/indexes.ts';
+import { itemIdFor } from '../../src/store/inbox.ts';
 import { createStores, type Stores } from '../../src/store/stores.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
 
@@ -21,6 +22,35 @@ describe('stores on a real MongoDB-compatible server', () => {
     const unique = indexes.find((index) => index.name === 'ledger_key_unique');
     expect(unique?.unique).toBe(true);
     expect(indexes.map((index) => index.name)).toContain('ledger_state_completed');
+  });
+
+  it('stores a page of inbox items in one write, keeping out the ones already there, by (network, remote id)', async () => {
+    const item = (remoteId: string) => ({
+      id: itemIdFor('bluesky', remoteId),
+      remoteId,
+      kind: 'mention' as const,
+      author: { handle: 'fan.test' },
+      text: remoteId,
+      url: `https://example.com/${remoteId}`,
+      createdAt: now,
+      workspace: 'slack:T1',
+      accountId: 'acc-1',
+      network: 'bluesky' as const,
+      receivedAt: now,
+      labels: { sentiment: 'neutral' as const, urgency: 'low' as const, topic: 'other' as const, language: 'en' as const, source: 'lexicon' as const },
+      vip: false,
+      conversationId: 'c-1',
+      starts: true,
+      channel: 'C1',
+      delivery: 'waiting' as const,
+    });
+    expect([...(await stores.inbox.insertItems([item('a'), item('b')]))].sort()).toEqual([itemIdFor('bluesky', 'a'), itemIdFor('bluesky', 'b')].sort());
+    expect([...(await stores.inbox.insertItems([item('b'), item('c'), item('a')]))]).toEqual([itemIdFor('bluesky', 'c')]);
+    expect([...(await stores.inbox.knownItems([itemIdFor('bluesky', 'a'), itemIdFor('bluesky', 'z')]))]).toEqual([itemIdFor('bluesky', 'a')]);
+    expect(await database.db.collection('inbox_items').countDocuments()).toBe(3);
+    // The (network, remote id) index refuses a copy under another id too.
+    const copy = await database.db.collection('inbox_items').insertOne({ ...item('a'), _id: 'i-other' } as never).catch((error: unknown) => error);
+    expect(isDuplicateKeyError(copy)).toBe(true);
   });
 
   it('refuses a duplicate on a unique key at the database, whoever writes it', async () => {

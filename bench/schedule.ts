@@ -15,7 +15,7 @@
  * Target: Herald's p99 lateness under 2 s, zero duplicates, zero misses. Prints a table and exits.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -299,7 +299,8 @@ async function main(): Promise<void> {
     let dbPid: number | undefined;
     let dbKind = 'MONGODB_URI';
     if (!mongoUri) {
-      dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-schedule-'));
+      // In memory where the machine has a tmpfs, like the tests: SQLite's syncs to disk are not what is measured.
+      dataDir = await mkdtemp(path.join(process.env.TMPDIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()), 'herald-bench-schedule-'));
       embedded = await startEmbeddedMongo({ dataDir });
       mongoUri = embedded.uri;
       dbKind = embedded.kind;

@@ -456,7 +456,7 @@ async function sendReply(app: FlowContext, replyId: string, attempt: number, log
   const client = clientFor(app, account, await app.stores.accounts.credentials(account.id), log);
   if (!client?.reply) return fail(t('inbox.reply.unsupported', { network: networks[conversation.network].label }));
   try {
-    const result = await client.reply(item.remoteId, { posts: [reply.text], images: [], idempotencyKey: key, dueAt: claim.entry.createdAt, firstAttemptAt: claim.entry.createdAt });
+    const result = await client.reply(item.remoteId, { posts: [reply.text], images: [], idempotencyKey: key, dueAt: claim.entry.createdAt, firstAttemptAt: claim.entry.createdAt, firstAttempt: claim.status === 'started' });
     const first = result.posts[0];
     await app.stores.ledger.complete(key, { remoteId: first?.remoteId ?? null, url: first?.url ?? null });
     log.info({ replyId, conversationId: conversation.id, url: first?.url }, 'inbox reply sent');

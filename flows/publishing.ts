@@ -120,7 +120,7 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
 
   // Both times are stable across attempts and restarts (never the clock or updatedAt): record keys
   // derive from dueAt, and reconciliation searches from the first attempt.
-  const input: PublishInput = { posts: variant.posts, images: [], idempotencyKey: key, dueAt: draft.scheduledAt ?? claim.entry.createdAt, firstAttemptAt: claim.entry.createdAt };
+  const input: PublishInput = { posts: variant.posts, images: [], idempotencyKey: key, dueAt: draft.scheduledAt ?? claim.entry.createdAt, firstAttemptAt: claim.entry.createdAt, firstAttempt: claim.status === 'started' };
   try {
     // The source message's images, fetched from the chat platform with their alt text.
     const chat = app.chat.get(platformOf(draft));

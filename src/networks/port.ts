@@ -76,6 +76,11 @@ export interface PublishInput {
   contentWarning?: string;
   /** Set by reply(): the remote id the first post answers. */
   replyTo?: string;
+  /**
+   * No earlier attempt under this idempotency key ever reached the network (the ledger entry was
+   * just created): there is nothing to reconcile, so connectors skip looking for earlier posts.
+   */
+  firstAttempt?: boolean;
 }
 
 export interface PublishedPost {

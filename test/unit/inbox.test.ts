@@ -129,3 +129,21 @@ describe('SLA in business hours', () => {
     expect(slaDueAt(new Date('2026-11-28T12:00:00Z'), 15, { ...hours, days: [] }).toISOString()).toBe('2026-11-28T12:15:00.000Z');
   });
 });
+
+describe('inbox rules as typed in chat', async () => {
+  const { parseHours, describeRule } = await import('../../commands/inbox-rules.ts');
+  const { translator } = await import('../../src/i18n/catalogue.ts');
+
+  it('reads business hours as days and hours', () => {
+    expect(parseHours('mon-fri 9-18')).toEqual({ days: [1, 2, 3, 4, 5], startHour: 9, endHour: 18 });
+    expect(parseHours('Sat 10-14')).toEqual({ days: [6], startHour: 10, endHour: 14 });
+    expect(parseHours('fri-mon 9-18')).toBeUndefined();
+    expect(parseHours('mon-fri 18-9')).toBeUndefined();
+    expect(parseHours('weekdays')).toBeUndefined();
+  });
+
+  it('describes a rule with its conditions, channel, SLA and approval', () => {
+    const text = describeRule({ id: 'rule-1', channel: 'C9', accounts: ['acc-1'], keywords: ['refund'], sentiment: 'negative', authors: ['famous.bsky.social'], slaMinutes: 30, approval: true }, [{ id: 'acc-1', handle: 'brand.bsky.social' } as never], translator('en'));
+    expect(text).toBe('`rule-1` account brand.bsky.social · keyword refund · sentiment negative · VIP @famous.bsky.social → <#C9> (SLA 30 min, replies need approval)');
+  });
+});

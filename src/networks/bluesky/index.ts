@@ -195,7 +195,7 @@ export function createBlueskyNetwork(options: BlueskyOptions): SocialNetwork {
   async function publishUnder(input: PublishInput): Promise<PublishResult> {
     check(input);
     const base = input.replyTo ? await replyBase(input.replyTo) : undefined;
-    const posts = await written(input);
+    const posts = input.firstAttempt ? [] : await written(input);
     if (posts.length > 0) log.info({ idempotencyKey: input.idempotencyKey, found: posts.length, of: input.posts.length }, 'bluesky publish resumes');
     const ref = (post: Written): ComAtprotoRepoStrongRef.Main => ({ uri: post.remoteId, cid: post.cid });
     for (let index = posts.length; index < input.posts.length; index++) {

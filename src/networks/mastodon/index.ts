@@ -175,7 +175,7 @@ export function createMastodonNetwork(options: MastodonOptions): SocialNetwork {
     if (input.images.length > networks.mastodon.maxImages) {
       throw new NetworkError('mastodon', 'content_refused', `Mastodon takes at most ${networks.mastodon.maxImages} images, got ${input.images.length}`);
     }
-    const existing = await findStatuses(input);
+    const existing = input.firstAttempt ? [] : await findStatuses(input);
     if (existing.length > 0) log.info({ idempotencyKey: input.idempotencyKey, found: existing.length, of: input.posts.length }, 'mastodon publish resumes an earlier attempt');
     const posted = [...existing];
     const mediaIds = existing.length === 0 && input.images.length > 0 ? await Promise.all(input.images.map((image, index) => upload(image, index))) : [];

@@ -130,6 +130,19 @@ describe('Mastodon connector on GoToSocial', () => {
     expect(keys).toEqual([0, 1, 2].map((i) => `${thread.idempotencyKey}:${i}`));
   });
 
+  it('on a first attempt goes straight to posting; any later attempt looks for what an earlier one left', async () => {
+    const tag = `first-${randomUUID().slice(0, 8)}`;
+    const post = input([`Only once ${tag}`]);
+    let before = proxy.requests.length;
+    const [created] = (await net.publish({ ...post, firstAttempt: true })).posts;
+    expect(proxy.requests.slice(before).map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(['POST /api/v1/statuses']);
+    before = proxy.requests.length;
+    const [again] = (await net.publish(post)).posts;
+    expect(again?.remoteId).toBe(created?.remoteId);
+    expect(proxy.requests.slice(before).some((r) => r.method === 'GET' && r.path.includes('/statuses'))).toBe(true);
+    expect(await statusesTagged(tag)).toHaveLength(1);
+  });
+
   it('carries visibility, content warning and language to every post', async () => {
     const tag = `cw-${randomUUID().slice(0, 8)}`;
     const result = await net.publish(input([`Finale ${tag}`, `More ${tag}`], { visibility: 'unlisted', contentWarning: 'Spoilers for the finale', language: 'fr' }));

@@ -89,6 +89,25 @@ async function parentConversations(app: FlowContext, network: NetworkId, items: 
   return found;
 }
 
+/** Accounts whose fetch is running in this process. */
+const fetching = new Set<string>();
+
+/** When each workspace was last checked for items a failed delivery left waiting (per process). */
+const waitingChecked = new Map<string, number>();
+const WAITING_CHECK_MS = 60_000;
+
+/**
+ * Items a delivery gave up on (the chat platform down beyond the job's retries) are tried again:
+ * a fetch that brought nothing new looks for them, at most once a minute per workspace, so idle
+ * fetches do not queue a delivery each.
+ */
+async function leftWaiting(app: FlowContext, workspace: string): Promise<boolean> {
+  const now = Date.now();
+  if (now - (waitingChecked.get(workspace) ?? 0) < WAITING_CHECK_MS) return false;
+  waitingChecked.set(workspace, now);
+  return app.stores.inbox.hasWaiting(workspace);
+}
+
 /**
  * Labels, routes and stores a fetched page with a handful of database writes, whatever its size:
  * one query finds the items already stored, new conversations and new items go in one insert each,
@@ -162,8 +181,11 @@ async function storePage(app: FlowContext, account: Account, items: readonly Inb
   // nowhere and retention removes them), never an item without its conversation.
   await app.stores.inbox.createConversations(fresh.map((c) => c.conversation));
   const inserted = await app.stores.inbox.insertItems(records);
-  // An item another fetch stored meanwhile keeps its own conversation; the one made here goes.
-  await app.stores.inbox.dropConversations(fresh.filter((c) => !inserted.has(c.conversation.rootItemId)).map((c) => c.conversation.id));
+  // An item another fetch stored meanwhile keeps its own conversation; the one made here goes. Read
+  // back rather than trusted from the insert's answer, which a server without atomic inserts (the
+  // FerretDB the tests use) can get wrong under concurrent writes.
+  const owners = await app.stores.inbox.conversationsOfItems(fresh.map((c) => c.conversation.rootItemId));
+  await app.stores.inbox.dropConversations(fresh.filter((c) => owners.get(c.conversation.rootItemId) !== c.conversation.id).map((c) => c.conversation.id));
   // One update per continued conversation, however many of its messages came in this page.
   const continued = new Map<string, { conversation: Conversation; count: number; risky: boolean }>();
   for (const { conversation, itemId, risky } of joins) {
@@ -176,7 +198,7 @@ async function storePage(app: FlowContext, account: Account, items: readonly Inb
     // A new message reopens a resolved conversation; a more worrying one makes it risky.
     await app.stores.inbox.addToConversation(conversation.id, count, { lastItemAt: now, ...(reopened ? { status: 'open' as const } : {}), ...(risky && !conversation.risky ? { risky: true } : {}) }, reopened ? ['resolvedAt', 'resolvedBy'] : []);
   }
-  for (const { conversation, slaMinutes } of fresh) if (slaMinutes && inserted.has(conversation.rootItemId)) await scheduleSla(app, conversation, slaMinutes);
+  for (const { conversation, slaMinutes } of fresh) if (slaMinutes && owners.get(conversation.rootItemId) === conversation.id) await scheduleSla(app, conversation, slaMinutes);
   return inserted.size;
 }
 
@@ -194,7 +216,7 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
   const page = await client.fetchInbox(cursor);
   const stored = await storePage(app, account, page.items);
   await app.stores.inbox.saveCursor({ accountId: account.id, ...(page.cursor ? { cursor: page.cursor } : {}), polledAt: app.clock.now(), lastCount: stored });
-  if (stored > 0 || (await app.stores.inbox.hasWaiting(account.workspace))) await app.scheduler.now(JobNames.inboxDeliver, { workspace: account.workspace });
+  if (stored > 0 || (await leftWaiting(app, account.workspace))) await app.scheduler.now(JobNames.inboxDeliver, { workspace: account.workspace });
   if (stored > 0) {
     log.info({ account: account.id, network: account.network, fetched: page.items.length, stored }, 'inbox items stored');
   }
@@ -637,12 +659,18 @@ export default defineFlow({
       lockLifetimeMs: 60_000,
       concurrency: app.config.SCHEDULER_MAX_CONCURRENCY,
       async handler({ accountId }, { log }) {
+        // One fetch per account at a time in this process: a run that outlasts the interval, or a
+        // lock the database failed to hold, must not read the same page twice at once.
+        if (fetching.has(accountId)) return;
+        fetching.add(accountId);
         try {
           await ingest(app, accountId, log);
         } catch (error) {
           // The next run tries again from the same cursor; nothing is skipped.
           if (error instanceof NetworkError && error.failure === 'auth_revoked') await app.stores.accounts.markFailing(accountId, error.message);
           log.warn({ accountId, err: errorMessage(error) }, 'inbox fetch failed; the next run retries from the same cursor');
+        } finally {
+          fetching.delete(accountId);
         }
       },
     }),

@@ -73,18 +73,35 @@ export function detectLanguage(text: string): InboxLanguage {
   return best[1] === 0 ? 'other' : best[0];
 }
 
-/** Counts lexicon entries in `text`: a word matches whole words, a phrase the joined words. */
+/** A lexicon list split once: single words in a set, phrases (several words, or with an apostrophe) apart. */
+interface CompiledList {
+  words: Set<string>;
+  phrases: string[];
+}
+const compiled = new WeakMap<readonly string[], CompiledList>();
+function compile(entries: readonly string[]): CompiledList {
+  let list = compiled.get(entries);
+  if (!list) {
+    const phrases = entries.filter((entry) => entry.includes(' ') || entry.includes("'"));
+    list = { words: new Set(entries.filter((entry) => !phrases.includes(entry))), phrases };
+    compiled.set(entries, list);
+  }
+  return list;
+}
+
+/** Where lexicon entries occur in `words` (word indexes): a word matches whole words, a phrase the joined words. */
 function matches(words: readonly string[], entries: readonly string[]): number[] {
-  const joined = ` ${words.join(' ')} `;
+  const { words: single, phrases } = compile(entries);
   const positions: number[] = [];
-  for (const entry of entries) {
-    if (entry.includes(' ') || entry.includes("'")) {
-      if (joined.includes(` ${entry} `)) positions.push(joined.indexOf(` ${entry} `) === 0 ? 0 : joined.slice(0, joined.indexOf(` ${entry} `)).split(' ').length - 1);
-      continue;
+  words.forEach((word, index) => {
+    if (single.has(word)) positions.push(index);
+  });
+  if (phrases.length > 0) {
+    const joined = ` ${words.join(' ')} `;
+    for (const phrase of phrases) {
+      const at = joined.indexOf(` ${phrase} `);
+      if (at >= 0) positions.push(at === 0 ? 0 : joined.slice(0, at).split(' ').length - 1);
     }
-    words.forEach((word, index) => {
-      if (word === entry) positions.push(index);
-    });
   }
   return positions;
 }

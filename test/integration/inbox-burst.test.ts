@@ -88,5 +88,13 @@ describe('inbox burst', () => {
     await harness.clickButton(harness.users.member, summary!.ref, summary!.buttons[0]!.actionId);
     const listed = await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.includes('of this summary')), 10_000);
     expect(listed.text.match(/^• /gm)).toHaveLength(25);
+
+    // Any summarised item is one command away from its own card.
+    const summarisedItem = await items.findOne({ delivery: 'summarised' });
+    await harness.runCommand(harness.users.member, 'herald inbox', { open: String(summarisedItem?.conversationId) });
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.startsWith('Card:')), 15_000);
+    const opened = await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.includes(String(summarisedItem?.text)) && m.buttons.some((b) => b.label === 'Claim')), 15_000);
+    expect(opened.buttons.map((b) => b.label)).toEqual(['Claim', 'Assign', 'Suggest reply', 'Resolve']);
+    expect((await items.findOne({ _id: summarisedItem?._id }))?.delivery).toBe('carded');
   }, 360_000);
 });

@@ -110,6 +110,20 @@ describe('scheduler (Agenda 6 on MongoDB)', () => {
     expect(left.map((j) => (j.data as { tag: string }).tag)).toEqual(['keep']);
   });
 
+  it('keeps one recurring job per payload: asked again, it changes its interval in place', async () => {
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });
+    await herald.scheduler.everyFor('10 minutes', 'test.record', { tag: 'acc-1' });
+    await herald.scheduler.everyFor('10 minutes', 'test.record', { tag: 'acc-2' });
+    await herald.scheduler.everyFor('20 minutes', 'test.record', { tag: 'acc-1' });
+    const jobs = await database.db.collection(JOBS_COLLECTION).find({ name: 'test.record' }).toArray();
+    expect(jobs.map((j) => [(j.data as { tag: string }).tag, j.repeatInterval]).sort()).toEqual([
+      ['acc-1', '20 minutes'],
+      ['acc-2', '10 minutes'],
+    ]);
+    // The first run is due at once, and it runs.
+    await eventually(async () => (await database.db.collection('runs').countDocuments({ tag: 'acc-2' })) === 1, 10_000);
+  });
+
   it('a job scheduled before a restart runs after it, once', async () => {
     herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });
     await herald.scheduler.at(new Date(Date.now() + 1_500), 'test.record', { tag: 'survivor' });

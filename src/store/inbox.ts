@@ -147,11 +147,9 @@ export interface InboxStore {
   /** Records a reply once per source chat message; false when that message was already taken. */
   insertReply(reply: OutboundReply): Promise<boolean>;
   updateReply(id: string, changes: Partial<Omit<OutboundReply, 'id'>>): Promise<void>;
-  replyByApprovalCard(card: string): Promise<OutboundReply | null>;
 
   /** The channel's summary still collecting (updated since `since`), if any. */
   currentSummary(workspace: string, channel: string, since: Date): Promise<InboxSummary | null>;
-  summary(id: string): Promise<InboxSummary | null>;
   saveSummary(summary: InboxSummary): Promise<void>;
 
   cursor(accountId: string): Promise<InboxCursor>;
@@ -201,7 +199,6 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
         collectionName: 'inbox_replies',
         indexes: [
           { key: { remoteId: 1 }, name: 'inbox_replies_remote' },
-          { key: { approvalCard: 1 }, name: 'inbox_replies_approval_card' },
           { key: { createdAt: 1 }, name: 'inbox_replies_created' },
         ],
       },
@@ -302,16 +299,8 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
     async updateReply(id, changes) {
       await replies.updateOne({ _id: id }, { $set: { ...changes, updatedAt: clock.now() } });
     },
-    async replyByApprovalCard(card) {
-      const found = await replies.findOne({ approvalCard: card });
-      return found ? fromDoc<OutboundReply>(found) : null;
-    },
     async currentSummary(workspace, channel, since) {
       const found = await summaries.find({ workspace, channel, updatedAt: { $gte: since } }).sort({ updatedAt: -1 }).limit(1).next();
-      return found ? fromDoc<InboxSummary>(found) : null;
-    },
-    async summary(id) {
-      const found = await summaries.findOne({ _id: id });
       return found ? fromDoc<InboxSummary>(found) : null;
     },
     async saveSummary(summary) {

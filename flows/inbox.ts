@@ -18,6 +18,7 @@ import { NetworkError, type InboxItem, type SocialNetwork } from '../src/network
 import type { Account } from '../src/store/accounts.ts';
 import { itemIdFor, newConversationId, type Conversation, type InboxSummary, type OutboundReply, type StoredItem } from '../src/store/inbox.ts';
 import { channelRef, conversationCard, followUpMessage, INBOX, replyApprovalCard, summaryMessage } from './inbox-card.ts';
+import { createInboxStreams, type InboxStreams } from './inbox-stream.ts';
 
 /**
  * The social inbox: each account's new comments, mentions, quotes and direct messages become cards
@@ -91,6 +92,40 @@ async function parentConversations(app: FlowContext, network: NetworkId, items: 
 
 /** Accounts whose fetch is running in this process. */
 const fetching = new Set<string>();
+
+/** Each running Herald's push channels (Mastodon streams), opened by the accounts' first fetch. */
+const streams = new WeakMap<FlowContext, InboxStreams>();
+function streamsOf(app: FlowContext): InboxStreams {
+  let found = streams.get(app);
+  if (!found) {
+    const log = app.log.child({ flow: INBOX });
+    found = createInboxStreams({ log, fetch: (accountId) => fetchAccount(app, accountId, log) });
+    streams.set(app, found);
+  }
+  return found;
+}
+
+/**
+ * One fetch of an account, whoever asked (its recurring job or its stream). Failures are logged
+ * and leave the cursor where it was: the next run reads from there, so nothing is skipped.
+ */
+async function fetchAccount(app: FlowContext, accountId: string, log: Logger): Promise<void> {
+  // One fetch per account at a time in this process: a run that outlasts the interval, or a lock
+  // the database failed to hold, must not read the same page twice at once.
+  if (fetching.has(accountId)) return;
+  fetching.add(accountId);
+  try {
+    await ingest(app, accountId, log);
+  } catch (error) {
+    if (error instanceof NetworkError && error.failure === 'auth_revoked') {
+      await app.stores.accounts.markFailing(accountId, error.message);
+      streams.get(app)?.drop(accountId);
+    }
+    log.warn({ accountId, err: errorMessage(error) }, 'inbox fetch failed; the next run retries from the same cursor');
+  } finally {
+    fetching.delete(accountId);
+  }
+}
 
 /** When each workspace was last checked for items a failed delivery left waiting (per process). */
 const waitingChecked = new Map<string, number>();
@@ -206,12 +241,15 @@ async function storePage(app: FlowContext, account: Account, items: readonly Inb
 export async function ingest(app: FlowContext, accountId: string, log: Logger): Promise<number> {
   const account = await app.stores.accounts.get(accountId);
   if (!account) {
-    // Removed since: its recurring fetch goes too.
+    // Removed since: its recurring fetch and its stream go too.
     await app.scheduler.cancel(JobNames.inboxFetch, { accountId });
+    streams.get(app)?.drop(accountId);
     return 0;
   }
-  const client = clientFor(app, account, await app.stores.accounts.credentials(account.id), log);
+  const credentials = await app.stores.accounts.credentials(account.id);
+  const client = clientFor(app, account, credentials, log);
   if (!client?.fetchInbox) return 0;
+  if (app.config.INBOX_STREAMING === 'on') streamsOf(app).keep(account.id, credentials, client);
   const { cursor } = await app.stores.inbox.cursor(account.id);
   const page = await client.fetchInbox(cursor);
   const stored = await storePage(app, account, page.items);
@@ -658,21 +696,7 @@ export default defineFlow({
       schema: inboxJobs.fetch,
       lockLifetimeMs: 60_000,
       concurrency: app.config.SCHEDULER_MAX_CONCURRENCY,
-      async handler({ accountId }, { log }) {
-        // One fetch per account at a time in this process: a run that outlasts the interval, or a
-        // lock the database failed to hold, must not read the same page twice at once.
-        if (fetching.has(accountId)) return;
-        fetching.add(accountId);
-        try {
-          await ingest(app, accountId, log);
-        } catch (error) {
-          // The next run tries again from the same cursor; nothing is skipped.
-          if (error instanceof NetworkError && error.failure === 'auth_revoked') await app.stores.accounts.markFailing(accountId, error.message);
-          log.warn({ accountId, err: errorMessage(error) }, 'inbox fetch failed; the next run retries from the same cursor');
-        } finally {
-          fetching.delete(accountId);
-        }
-      },
+      handler: ({ accountId }, { log }) => fetchAccount(app, accountId, log),
     }),
     defineJob({
       name: JobNames.inboxDeliver,
@@ -712,5 +736,9 @@ export default defineFlow({
   async start(app) {
     await app.scheduler.every('45 3 * * *', JobNames.inboxPurge, { retentionDays: app.config.INBOX_RETENTION_DAYS }, { timezone: 'UTC' });
     await scheduleFetches(app);
+  },
+  async stop(app) {
+    await streams.get(app)?.close();
+    streams.delete(app);
   },
 });

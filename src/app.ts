@@ -107,6 +107,7 @@ export async function startHerald(options: HeraldOptions): Promise<Herald> {
     const stop = async (): Promise<void> => {
       stopping = true;
       const started = Date.now();
+      for (const flow of options.flows) await flow.stop?.(context).catch((error: unknown) => log.warn({ flow: flow.name, err: errorMessage(error) }, 'flow stop failed'));
       const drained = await scheduler.drain(config.SHUTDOWN_TIMEOUT_MS);
       await closeAll(); // chat adapters, then HTTP, then MongoDB
       log.info({ ms: Date.now() - started, jobsLeftRunning: drained.running }, 'herald stopped');

@@ -32,6 +32,8 @@ export interface Flow {
   chat?(context: FlowContext): Omit<ChatRoutes, 'registry'>;
   /** Runs once the scheduler is up: schedule recurring jobs here (idempotent across restarts). */
   start?(context: FlowContext): Promise<void>;
+  /** Runs when Herald stops, before the jobs drain: close what start() or the jobs opened (sockets, timers). */
+  stop?(context: FlowContext): Promise<void>;
 }
 
 export function defineFlow(flow: Flow): Flow {

@@ -121,12 +121,25 @@ export interface SocialNetwork {
    */
   fetchInbox?(cursor: string | undefined): Promise<{ items: InboxItem[]; cursor: string | undefined }>;
   /**
+   * Rings `onActivity` when the network pushes news of inbox activity (Mastodon's streaming API),
+   * so the inbox fetches at once instead of at its next poll; it also rings after every
+   * (re)connection, for what arrived while it was away. It carries no items: fetchInbox and its
+   * cursor stay the one way in, and polling the fallback. Reconnects by itself until closed.
+   */
+  watchInbox?(onActivity: () => void): InboxWatch;
+  /**
    * Replies as the account to one item (the remote id of a post). Idempotent like publish: a call
    * with the same idempotencyKey finds what an earlier attempt left and never makes a second reply.
    */
   reply?(toRemoteId: string, input: PublishInput): Promise<PublishResult>;
   /** Declared for the digest; a network without it has no metrics in Herald. */
   fetchMetrics?(remoteIds: readonly string[]): Promise<PostMetrics[]>;
+}
+
+/** An open push channel of watchInbox. */
+export interface InboxWatch {
+  /** Closes the connection and stops reconnecting; safe to call twice. */
+  close(): void;
 }
 
 /** A comment, mention, quote or direct message on a network, as the inbox receives it. */

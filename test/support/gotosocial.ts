@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect as connectTcp, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -251,6 +251,11 @@ export interface FaultProxy {
   inject(rule: FaultRule): void;
   /** Drops every rule not used up yet. */
   clear(): void;
+  /**
+   * WebSocket upgrades (the streaming API) pass through as raw tunnels: how many are open, how
+   * many were asked for, cut them all (a dropped connection), or refuse new ones with a 503.
+   */
+  readonly streams: { readonly open: number; readonly attempts: number; cut(): void; refuse(on: boolean): void };
   close(): Promise<void>;
 }
 
@@ -310,11 +315,54 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       })
       .catch((error: unknown) => send(502, { 'content-type': 'application/json' }, JSON.stringify({ error: String(error) })));
   });
+  const tunnels = new Set<Socket>();
+  let refusing = false;
+  let attempts = 0;
+  server.on('upgrade', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    attempts += 1;
+    if (refusing) {
+      client.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const upstreamUrl = new URL(target);
+    const upstream = connectTcp(Number(upstreamUrl.port), upstreamUrl.hostname, () => {
+      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
+      for (let index = 0; index < req.rawHeaders.length; index += 2) {
+        const name = req.rawHeaders[index] ?? '';
+        lines.push(`${name}: ${name.toLowerCase() === 'host' ? upstreamUrl.host : (req.rawHeaders[index + 1] ?? '')}`);
+      }
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      client.pipe(upstream).pipe(client);
+    });
+    tunnels.add(client);
+    const end = (): void => {
+      tunnels.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    streams: {
+      get open() {
+        return tunnels.size;
+      },
+      get attempts() {
+        return attempts;
+      },
+      cut() {
+        for (const tunnel of [...tunnels]) tunnel.destroy();
+      },
+      refuse(on) {
+        refusing = on;
+      },
+    },
     inject(rule) {
       rules.push({ ...rule, left: rule.times ?? 1, toSkip: rule.skip ?? 0 });
     },
@@ -322,6 +370,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       rules = [];
     },
     async close() {
+      for (const tunnel of [...tunnels]) tunnel.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

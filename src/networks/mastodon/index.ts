@@ -1,8 +1,9 @@
 import { createRestAPIClient, MastoHttpError, type mastodon } from 'masto';
 import { networks } from '../../core/networks.ts';
 import type { Logger } from '../../log.ts';
-import { NetworkError, type AccountInfo, type InboxItem, type MediaInput, type PublishedPost, type PublishInput, type PublishResult, type SocialNetwork } from '../port.ts';
+import { NetworkError, type AccountInfo, type InboxItem, type InboxWatch, type MediaInput, type PublishedPost, type PublishInput, type PublishResult, type SocialNetwork } from '../port.ts';
 import { toNetworkError } from './errors.ts';
+import { watchNotifications } from './stream.ts';
 import { htmlToText, sameText } from './text.ts';
 
 export interface MastodonOptions {
@@ -14,6 +15,8 @@ export interface MastodonOptions {
   mediaTimeoutMs?: number;
   /** Per request (default 30 s); a request that takes longer counts as 'unavailable'. */
   requestTimeoutMs?: number;
+  /** The streaming API's reconnection delays: the first, doubled per failure up to the last (default 1 s to 5 min). */
+  streamBackoffMs?: { min: number; max: number };
 }
 
 /**
@@ -198,8 +201,38 @@ export function createMastodonNetwork(options: MastodonOptions): SocialNetwork {
     return { posts: posted.map(toPost) };
   }
 
+  /**
+   * The streaming API's origin: the one the instance advertises (Mastodon may stream from another
+   * host), with the instance's own scheme when it is the same host (GoToSocial advertises wss: even
+   * behind plain HTTP), then the instance's own origin as the fallback.
+   */
+  async function streamingEndpoints(): Promise<string[]> {
+    const own = new URL(options.instanceUrl);
+    own.protocol = own.protocol === 'https:' ? 'wss:' : 'ws:';
+    const endpoints: string[] = [];
+    try {
+      const advertised = new URL((await client.v2.instance.fetch()).configuration.urls.streaming);
+      if (advertised.host === own.host) advertised.protocol = own.protocol;
+      endpoints.push(advertised.origin);
+    } catch (error) {
+      log.debug({ err: error instanceof Error ? error.message : String(error) }, 'mastodon instance did not say where it streams; using its own host');
+    }
+    if (!endpoints.includes(own.origin)) endpoints.push(own.origin);
+    return endpoints;
+  }
+
   return {
     network: 'mastodon',
+
+    watchInbox(onActivity: () => void): InboxWatch {
+      return watchNotifications({
+        endpoints: streamingEndpoints,
+        accessToken: options.accessToken,
+        log,
+        onActivity,
+        ...(options.streamBackoffMs ? { minDelayMs: options.streamBackoffMs.min, maxDelayMs: options.streamBackoffMs.max } : {}),
+      });
+    },
 
     limits: () => networks.mastodon,
 

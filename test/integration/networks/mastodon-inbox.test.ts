@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMastodonNetwork } from '../../../src/networks/mastodon/index.ts';
 import { htmlToText } from '../../../src/networks/mastodon/text.ts';
 import type { SocialNetwork } from '../../../src/networks/port.ts';
-import { startGoToSocial, type GoToSocialAccount, type RunningGoToSocial } from '../../support/gotosocial.ts';
+import { startFaultProxy, startGoToSocial, type GoToSocialAccount, type RunningGoToSocial } from '../../support/gotosocial.ts';
+import { eventually } from '../../support/herald.ts';
 import { captureLogger } from '../../support/log.ts';
 
 /**
@@ -109,4 +110,41 @@ describe('Mastodon inbox (GoToSocial)', () => {
     expect(status?.id).toBe(answer.posts[0]!.remoteId);
     expect(status?.visibility).toBe('direct');
   }, 60_000);
+
+  it('watchInbox rings on connecting and on each notification, comes back after a drop, and stops when closed', async () => {
+    // The stream goes through a proxy that can cut it, like a load balancer dropping idle sockets.
+    const proxy = await startFaultProxy(gts.url);
+    const watcher = createMastodonNetwork({ instanceUrl: proxy.url, accessToken: gts.account.accessToken, log, streamBackoffMs: { min: 100, max: 1_000 } });
+    let rings = 0;
+    const watch = watcher.watchInbox!(() => (rings += 1));
+    try {
+      await eventually(() => rings >= 1 && proxy.streams.open === 1, 15_000);
+      const connected = rings;
+      await post(fan, { status: '@brand are you there?' });
+      await eventually(() => rings > connected, 10_000);
+
+      proxy.streams.refuse(true);
+      proxy.streams.cut();
+      const dropped = rings;
+      const attempts = proxy.streams.attempts;
+      // Refused reconnections are tried again (each after a longer wait); none rings.
+      await eventually(() => proxy.streams.attempts >= attempts + 3, 15_000);
+      expect(rings).toBe(dropped);
+      proxy.streams.refuse(false);
+      // Back: the reconnection rings (a fetch catches up with what came while it was down).
+      await eventually(() => rings > dropped && proxy.streams.open === 1, 10_000);
+
+      watch.close();
+      await eventually(() => proxy.streams.open === 0, 5_000);
+      const closed = rings;
+      const attemptsWhenClosed = proxy.streams.attempts;
+      await post(fan, { status: '@brand anyone?' });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(rings).toBe(closed);
+      expect(proxy.streams.attempts).toBe(attemptsWhenClosed);
+    } finally {
+      watch.close();
+      await proxy.close();
+    }
+  }, 90_000);
 });

@@ -71,24 +71,80 @@ function clientFor(app: FlowContext, account: Account, credentials: Record<strin
   return connectorFor(account.network)?.create(credentials, log.child({ network: account.network, account: account.id }));
 }
 
+/** What a page needs of a conversation its items continue: where it lives. */
+type ParentConversation = Pick<Conversation, 'id' | 'channel'>;
+
 /**
  * The stored conversations a page's items continue, by the remote id they answer: the one holding
- * that post (an earlier item, or one of our replies). Three queries for the whole page.
+ * that post (an earlier item, whose channel is its conversation's, or one of our replies). A
+ * primary-key lookup per parent item; our replies cost one query and a lookup each.
  */
-async function parentConversations(app: FlowContext, network: NetworkId, items: readonly InboxItem[]): Promise<Map<string, Conversation>> {
+async function parentConversations(app: FlowContext, network: NetworkId, items: readonly InboxItem[]): Promise<Map<string, ParentConversation>> {
   const parents = [...new Set(items.map((item) => item.inReplyTo).filter((id): id is string => Boolean(id)))];
   if (parents.length === 0) return new Map();
-  const viaItems = await app.stores.inbox.conversationsOfItems(parents.map((remoteId) => itemIdFor(network, remoteId)));
-  const viaReplies = await app.stores.inbox.conversationsOfReplies(parents);
-  const conversationOfParent = new Map(parents.map((remoteId) => [remoteId, viaItems.get(itemIdFor(network, remoteId)) ?? viaReplies.get(remoteId)] as const));
-  const conversations = await app.stores.inbox.conversationsById([...new Set([...conversationOfParent.values()].filter((id): id is string => Boolean(id)))]);
-  const found = new Map<string, Conversation>();
-  for (const [remoteId, conversationId] of conversationOfParent) {
-    const conversation = conversationId ? conversations.get(conversationId) : undefined;
+  const found = new Map<string, ParentConversation>();
+  const recent = recentOf(app);
+  for (const remoteId of parents) {
+    const owner = recent.get(itemIdFor(network, remoteId));
+    if (owner) found.set(remoteId, owner);
+  }
+  const unknown = parents.filter((remoteId) => !found.has(remoteId));
+  const viaItems = await app.stores.inbox.conversationsOfItems(unknown.map((remoteId) => itemIdFor(network, remoteId)));
+  for (const remoteId of unknown) {
+    const owner = viaItems.get(itemIdFor(network, remoteId));
+    if (owner) found.set(remoteId, { id: owner.conversationId, channel: owner.channel });
+  }
+  const rest = parents.filter((remoteId) => !found.has(remoteId));
+  if (rest.length === 0) return found;
+  const viaReplies = await app.stores.inbox.conversationsOfReplies(rest);
+  const conversations = await app.stores.inbox.conversationsById([...new Set(viaReplies.values())]);
+  for (const [remoteId, conversationId] of viaReplies) {
+    const conversation = conversations.get(conversationId);
     if (conversation) found.set(remoteId, conversation);
   }
   return found;
 }
+
+/**
+ * The conversations of items this process stored lately, by item id: most follow-ups answer a
+ * recent item, and each one found here is a database lookup saved. An item's conversation and
+ * channel never change; an entry lives ten minutes, far less than the shortest retention, so it
+ * never names a purged conversation (a purge in this process empties it anyway).
+ */
+const RECENT_TTL_MS = 10 * 60_000;
+const RECENT_MAX = 20_000;
+class RecentOwners {
+  private readonly entries = new Map<string, ParentConversation & { at: number }>();
+  get(itemId: string): ParentConversation | undefined {
+    const entry = this.entries.get(itemId);
+    if (!entry) return undefined;
+    if (Date.now() - entry.at > RECENT_TTL_MS) {
+      this.entries.delete(itemId);
+      return undefined;
+    }
+    return { id: entry.id, channel: entry.channel };
+  }
+  set(itemId: string, owner: ParentConversation): void {
+    this.entries.set(itemId, { id: owner.id, channel: owner.channel, at: Date.now() });
+    // Oldest first in a Map: drop from the front.
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= RECENT_MAX) break;
+      this.entries.delete(key);
+    }
+  }
+  clear(): void {
+    this.entries.clear();
+  }
+}
+const recentOwners = new WeakMap<FlowContext, RecentOwners>();
+function recentOf(app: FlowContext): RecentOwners {
+  let found = recentOwners.get(app);
+  if (!found) recentOwners.set(app, (found = new RecentOwners()));
+  return found;
+}
+
+/** The newest ids of a fetched page kept as its edge (a page holds at most a few hundred). */
+const MAX_EDGE = 500;
 
 /** Accounts whose fetch is running in this process. */
 const fetching = new Set<string>();
@@ -145,19 +201,21 @@ async function leftWaiting(app: FlowContext, workspace: string): Promise<boolean
 
 /**
  * Labels, routes and stores a fetched page with a handful of database writes, whatever its size:
- * one query finds the items already stored, new conversations and new items go in one insert each,
- * and only follow-ups of earlier conversations update those one by one. Returns how many were new.
+ * new conversations and new items go in one insert each, and only follow-ups of earlier
+ * conversations update those one by one. `edge`: the ids the previous fetch returned, which this
+ * one may return again (cursors are inclusive at their edge); they are dropped before they cost a
+ * model call. Anything else already stored (a lost cursor) is refused by the primary key at insert.
+ * Returns how many were new.
  */
-async function storePage(app: FlowContext, account: Account, items: readonly InboxItem[]): Promise<number> {
+async function storePage(app: FlowContext, account: Account, items: readonly InboxItem[], edge: ReadonlySet<string>): Promise<number> {
   const settings = await app.stores.settings.get(account.workspace);
   const ids = items.map((item) => itemIdFor(account.network, item.remoteId));
-  // A re-fetched item is dropped before it costs a model call; the primary key is the real guard.
-  const known = await app.stores.inbox.knownItems(ids);
+  const known = new Set(ids.filter((id) => edge.has(id)));
   const now = app.clock.now();
   const earlier = await parentConversations(app, account.network, items.filter((_, index) => !known.has(ids[index]!)));
   const created = new Map<string, { conversation: Conversation; slaMinutes?: number }>();
-  const byRemote = new Map<string, Conversation>();
-  const joins: { conversation: Conversation; itemId: string; risky: boolean }[] = [];
+  const byRemote = new Map<string, ParentConversation>();
+  const joins: { conversationId: string; itemId: string; risky: boolean }[] = [];
   const records: StoredItem[] = [];
   for (const [index, item] of items.entries()) {
     const id = ids[index]!;
@@ -168,15 +226,15 @@ async function storePage(app: FlowContext, account: Account, items: readonly Inb
     const risky = isRisky(labels, item.author.followers, app.config.INBOX_RISKY_FOLLOWERS, rule);
     // The conversation it continues: one started earlier in this page, or one stored before.
     const parent = item.inReplyTo ? (byRemote.get(item.inReplyTo) ?? earlier.get(item.inReplyTo)) : undefined;
-    let conversation: Conversation;
+    let conversation: ParentConversation;
     if (parent) {
       conversation = parent;
       const fresh = created.get(parent.id)?.conversation;
       if (fresh) Object.assign(fresh, { itemCount: fresh.itemCount + 1, risky: fresh.risky || risky });
-      else joins.push({ conversation: parent, itemId: id, risky });
+      else joins.push({ conversationId: parent.id, itemId: id, risky });
     } else {
       const sla = rule?.slaMinutes ? slaDueAt(now, rule.slaMinutes, { ...defaultBusinessHours, ...settings.businessHours, timeZone: settings.timezone ?? 'UTC' }) : undefined;
-      conversation = {
+      const started: Conversation = {
         id: newConversationId(),
         workspace: account.workspace,
         accountId: account.id,
@@ -191,7 +249,8 @@ async function storePage(app: FlowContext, account: Account, items: readonly Inb
         lastItemAt: now,
         ...(sla ? { slaDueAt: sla } : {}),
       };
-      created.set(conversation.id, { conversation, ...(rule?.slaMinutes ? { slaMinutes: rule.slaMinutes } : {}) });
+      created.set(started.id, { conversation: started, ...(rule?.slaMinutes ? { slaMinutes: rule.slaMinutes } : {}) });
+      conversation = started;
     }
     byRemote.set(item.remoteId, conversation);
     records.push({
@@ -216,24 +275,26 @@ async function storePage(app: FlowContext, account: Account, items: readonly Inb
   // nowhere and retention removes them), never an item without its conversation.
   await app.stores.inbox.createConversations(fresh.map((c) => c.conversation));
   const inserted = await app.stores.inbox.insertItems(records);
-  // An item another fetch stored meanwhile keeps its own conversation; the one made here goes. Read
-  // back rather than trusted from the insert's answer, which a server without atomic inserts (the
-  // FerretDB the tests use) can get wrong under concurrent writes.
-  const owners = await app.stores.inbox.conversationsOfItems(fresh.map((c) => c.conversation.rootItemId));
-  await app.stores.inbox.dropConversations(fresh.filter((c) => owners.get(c.conversation.rootItemId) !== c.conversation.id).map((c) => c.conversation.id));
-  // One update per continued conversation, however many of its messages came in this page.
-  const continued = new Map<string, { conversation: Conversation; count: number; risky: boolean }>();
-  for (const { conversation, itemId, risky } of joins) {
+  // An item stored before (a lost cursor) or by another fetch meanwhile keeps its own conversation;
+  // the one made here goes. The refused roots are read back rather than trusted from the insert's
+  // answer, which a server without atomic inserts (the FerretDB the tests use) can get wrong under
+  // concurrent writes; a root the insert took is ours.
+  const refusedRoots = fresh.filter((c) => !inserted.has(c.conversation.rootItemId));
+  const owners = await app.stores.inbox.conversationsOfItems(refusedRoots.map((c) => c.conversation.rootItemId));
+  const lost = new Set(refusedRoots.filter((c) => owners.get(c.conversation.rootItemId)?.conversationId !== c.conversation.id).map((c) => c.conversation.id));
+  await app.stores.inbox.dropConversations([...lost]);
+  const recent = recentOf(app);
+  for (const record of records) if (inserted.has(record.id) && !lost.has(record.conversationId)) recent.set(record.id, { id: record.conversationId, channel: record.channel });
+  // Continued conversations: counted per conversation, all updated in one command. A new message
+  // reopens a resolved conversation, a more worrying one makes it risky: neither needs it read first.
+  const continued = new Map<string, { id: string; count: number; risky: boolean }>();
+  for (const { conversationId, itemId, risky } of joins) {
     if (!inserted.has(itemId)) continue;
-    const entry = continued.get(conversation.id) ?? { conversation, count: 0, risky: false };
-    continued.set(conversation.id, { ...entry, count: entry.count + 1, risky: entry.risky || risky });
+    const entry = continued.get(conversationId) ?? { id: conversationId, count: 0, risky: false };
+    continued.set(conversationId, { id: conversationId, count: entry.count + 1, risky: entry.risky || risky });
   }
-  for (const { conversation, count, risky } of continued.values()) {
-    const reopened = conversation.status === 'resolved';
-    // A new message reopens a resolved conversation; a more worrying one makes it risky.
-    await app.stores.inbox.addToConversation(conversation.id, count, { lastItemAt: now, ...(reopened ? { status: 'open' as const } : {}), ...(risky && !conversation.risky ? { risky: true } : {}) }, reopened ? ['resolvedAt', 'resolvedBy'] : []);
-  }
-  for (const { conversation, slaMinutes } of fresh) if (slaMinutes && owners.get(conversation.rootItemId) === conversation.id) await scheduleSla(app, conversation, slaMinutes);
+  await app.stores.inbox.continueConversations([...continued.values()], now);
+  for (const { conversation, slaMinutes } of fresh) if (slaMinutes && !lost.has(conversation.id)) await scheduleSla(app, conversation, slaMinutes);
   return inserted.size;
 }
 
@@ -250,10 +311,11 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
   const client = clientFor(app, account, credentials, log);
   if (!client?.fetchInbox) return 0;
   if (app.config.INBOX_STREAMING === 'on') streamsOf(app).keep(account.id, credentials, client);
-  const { cursor } = await app.stores.inbox.cursor(account.id);
+  const { cursor, edge = [] } = await app.stores.inbox.cursor(account.id);
   const page = await client.fetchInbox(cursor);
-  const stored = await storePage(app, account, page.items);
-  await app.stores.inbox.saveCursor({ accountId: account.id, ...(page.cursor ? { cursor: page.cursor } : {}), polledAt: app.clock.now(), lastCount: stored });
+  const stored = await storePage(app, account, page.items, new Set(edge));
+  const pageIds = page.items.map((item) => itemIdFor(account.network, item.remoteId)).slice(-MAX_EDGE);
+  await app.stores.inbox.saveCursor({ accountId: account.id, ...(page.cursor ? { cursor: page.cursor } : {}), polledAt: app.clock.now(), lastCount: stored, edge: pageIds.length > 0 ? pageIds : edge });
   if (stored > 0 || (await leftWaiting(app, account.workspace))) await app.scheduler.now(JobNames.inboxDeliver, { workspace: account.workspace });
   if (stored > 0) {
     log.info({ account: account.id, network: account.network, fetched: page.items.length, stored }, 'inbox items stored');
@@ -724,6 +786,7 @@ export default defineFlow({
       async handler({ retentionDays }, { log }) {
         const cutoff = new Date(app.clock.now().getTime() - retentionDays * 86_400_000);
         const deleted = await app.stores.inbox.purgeBefore(cutoff);
+        recentOwners.get(app)?.clear();
         log.info({ ...deleted, cutoff }, 'inbox items past retention deleted');
       },
     }),

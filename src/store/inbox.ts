@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Filter, WithId } from 'mongodb';
 import type { Clock } from '../core/clock.ts';
 import type { InboxLabels } from '../core/inbox.ts';
 import type { NetworkId } from '../core/networks.ts';
@@ -107,20 +107,34 @@ export interface InboxCursor {
   polledAt?: Date;
   /** Items stored by the last fetch. */
   lastCount?: number;
+  /**
+   * The item ids the last fetch that found any returned: a cursor is inclusive at its edge, so
+   * these are what the next fetch may return again, and they are dropped without a lookup.
+   */
+  edge?: string[];
 }
 
 type Doc<T extends { id: string }> = Omit<T, 'id'> & { _id: string };
+
+/**
+ * Documents by id as one primary-key lookup each, side by side: an index hit on any server, where
+ * a `$in` on _id makes FerretDB (the tests' server) read the whole collection. A page asks for a
+ * handful of ids, so the extra round trips cost less than one scan.
+ */
+async function byIds<T extends { _id: string }>(collection: Collection<T>, ids: readonly string[], projection?: Record<string, 1>): Promise<WithId<T>[]> {
+  const unique = [...new Set(ids)];
+  const found = (await Promise.all(unique.map((id) => collection.findOne({ _id: id } as Filter<T>, projection ? { projection } : {})))) as (WithId<T> | null)[];
+  return found.filter((doc): doc is WithId<T> => doc !== null);
+}
 const fromDoc = <T extends { id: string }>({ _id, ...rest }: Doc<T>): T => ({ id: _id, ...rest }) as unknown as T;
 
 export interface InboxStore {
   readonly repositories: readonly Repository[];
   /** Stores new items in one write; returns the ids stored (the others were there already). */
   insertItems(items: readonly StoredItem[]): Promise<Set<string>>;
-  /** Which of these item ids are stored already (one query for a whole fetched page). */
-  knownItems(ids: readonly string[]): Promise<Set<string>>;
   item(id: string): Promise<StoredItem | null>;
-  /** Conversation ids of stored items, by item id (one query for a page's parents). */
-  conversationsOfItems(ids: readonly string[]): Promise<Map<string, string>>;
+  /** The conversation (and its channel) of stored items, by item id (primary-key lookups, side by side). */
+  conversationsOfItems(ids: readonly string[]): Promise<Map<string, { conversationId: string; channel: string }>>;
   /** Conversation ids of our replies, by their remote id. */
   conversationsOfReplies(remoteIds: readonly string[]): Promise<Map<string, string>>;
   conversationsById(ids: readonly string[]): Promise<Map<string, Conversation>>;
@@ -136,8 +150,11 @@ export interface InboxStore {
   createConversations(conversations: readonly Conversation[]): Promise<void>;
   /** Removes conversations that never got their item (a re-fetched item lost the race for it). */
   dropConversations(ids: readonly string[]): Promise<void>;
-  /** Counts `count` more items in a conversation and sets the given fields. */
-  addToConversation(id: string, count: number, changes: Partial<Omit<Conversation, 'id'>>, unset?: (keyof Conversation)[]): Promise<void>;
+  /**
+   * New messages in conversations, in one command: each counts its `count` more items, is open
+   * again (a resolved one reopens; an open one stays open) and risky when `risky` says so.
+   */
+  continueConversations(list: readonly { id: string; count: number; risky: boolean }[], at: Date): Promise<void>;
   conversation(id: string): Promise<Conversation | null>;
   conversationByCard(card: string): Promise<Conversation | null>;
   updateConversation(id: string, changes: Partial<Omit<Conversation, 'id'>>, unset?: (keyof Conversation)[]): Promise<void>;
@@ -171,7 +188,7 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
   const conversations: Collection<Doc<Conversation>> = db.collection('inbox_conversations');
   const replies: Collection<Doc<OutboundReply>> = db.collection('inbox_replies');
   const summaries: Collection<Doc<InboxSummary>> = db.collection('inbox_summaries');
-  const cursors: Collection<{ _id: string; cursor?: string; polledAt?: Date; lastCount?: number }> = db.collection('inbox_cursors');
+  const cursors: Collection<{ _id: string; cursor?: string; polledAt?: Date; lastCount?: number; edge?: string[] }> = db.collection('inbox_cursors');
 
   const toDoc = <T extends { id: string }>({ id, ...rest }: T): Doc<T> => ({ _id: id, ...rest }) as unknown as Doc<T>;
 
@@ -218,18 +235,13 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
       }
       return new Set(list.filter((_, index) => !refused.has(index)).map((item) => item.id));
     },
-    async knownItems(ids) {
-      if (ids.length === 0) return new Set();
-      return new Set((await items.find({ _id: { $in: [...ids] } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
-    },
     async item(id) {
       const found = await items.findOne({ _id: id });
       return found ? fromDoc<StoredItem>(found) : null;
     },
     async conversationsOfItems(ids) {
-      if (ids.length === 0) return new Map();
-      const found = await items.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, conversationId: 1 } }).toArray();
-      return new Map(found.map((d) => [d._id, d.conversationId]));
+      const found = await byIds(items, ids, { _id: 1, conversationId: 1, channel: 1 });
+      return new Map(found.map((d) => [d._id, { conversationId: d.conversationId, channel: d.channel }]));
     },
     async conversationsOfReplies(remoteIds) {
       if (remoteIds.length === 0) return new Map();
@@ -237,8 +249,7 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
       return new Map(found.map((d) => [d.remoteId ?? '', d.conversationId]));
     },
     async conversationsById(ids) {
-      if (ids.length === 0) return new Map();
-      const found = await conversations.find({ _id: { $in: [...ids] } }).toArray();
+      const found = await byIds(conversations, ids);
       return new Map(found.map((d) => [d._id, fromDoc<Conversation>(d)]));
     },
     async updateItem(id, changes) {
@@ -266,8 +277,14 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
     async dropConversations(ids) {
       if (ids.length > 0) await conversations.deleteMany({ _id: { $in: [...ids] } });
     },
-    async addToConversation(id, count, changes, unset = []) {
-      await conversations.updateOne({ _id: id }, { $set: changes, $inc: { itemCount: count }, ...(unset.length ? { $unset: Object.fromEntries(unset.map((key) => [key, ''])) } : {}) });
+    async continueConversations(list, at) {
+      if (list.length === 0) return;
+      await conversations.bulkWrite(
+        list.map(({ id, count, risky }) => ({
+          updateOne: { filter: { _id: id }, update: { $set: { lastItemAt: at, status: 'open' as const, ...(risky ? { risky: true } : {}) }, $inc: { itemCount: count }, $unset: { resolvedAt: '', resolvedBy: '' } } },
+        })),
+        { ordered: false },
+      );
     },
     async conversation(id) {
       const found = await conversations.findOne({ _id: id });
@@ -309,7 +326,7 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
     },
     async cursor(accountId) {
       const found = await cursors.findOne({ _id: accountId });
-      return { accountId, ...(found?.cursor ? { cursor: found.cursor } : {}), ...(found?.polledAt ? { polledAt: found.polledAt } : {}), ...(found?.lastCount !== undefined ? { lastCount: found.lastCount } : {}) };
+      return { accountId, ...(found?.cursor ? { cursor: found.cursor } : {}), ...(found?.polledAt ? { polledAt: found.polledAt } : {}), ...(found?.lastCount !== undefined ? { lastCount: found.lastCount } : {}), ...(found?.edge ? { edge: found.edge } : {}) };
     },
     async saveCursor({ accountId, ...rest }) {
       await cursors.updateOne({ _id: accountId }, { $set: rest }, { upsert: true });

@@ -84,12 +84,15 @@ describe('inbox flow', () => {
     await writePost(net, fan, mentioning(`@${brand.handle} first question about returns`, brand));
     await cardFor('first question about returns');
     const items = await database.db.collection('inbox_items').countDocuments();
+    const conversations = await database.db.collection('inbox_conversations').countDocuments();
     const before = cards().length;
     await database.db.collection('inbox_cursors').deleteMany({});
     // The next fetches start from no cursor and read the newest page again.
     await eventually(() => database.db.collection<{ _id: string }>('inbox_cursors').findOne({ _id: accountId }), 10_000);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(await database.db.collection('inbox_items').countDocuments()).toBe(items);
+    // The conversations made for the re-read items before the insert refused them are gone again.
+    expect(await database.db.collection('inbox_conversations').countDocuments()).toBe(conversations);
     expect(cards().length).toBe(before);
   }, 60_000);
 

@@ -46,11 +46,37 @@ describe('stores on a real MongoDB-compatible server', () => {
     });
     expect([...(await stores.inbox.insertItems([item('a'), item('b')]))].sort()).toEqual([itemIdFor('bluesky', 'a'), itemIdFor('bluesky', 'b')].sort());
     expect([...(await stores.inbox.insertItems([item('b'), item('c'), item('a')]))]).toEqual([itemIdFor('bluesky', 'c')]);
-    expect([...(await stores.inbox.knownItems([itemIdFor('bluesky', 'a'), itemIdFor('bluesky', 'z')]))]).toEqual([itemIdFor('bluesky', 'a')]);
+    expect([...(await stores.inbox.conversationsOfItems([itemIdFor('bluesky', 'a'), itemIdFor('bluesky', 'z'), itemIdFor('bluesky', 'a')]))]).toEqual([[itemIdFor('bluesky', 'a'), { conversationId: 'c-1', channel: 'C1' }]]);
     expect(await database.db.collection('inbox_items').countDocuments()).toBe(3);
     // The (network, remote id) index refuses a copy under another id too.
     const copy = await database.db.collection('inbox_items').insertOne({ ...item('a'), _id: 'i-other' } as never).catch((error: unknown) => error);
     expect(isDuplicateKeyError(copy)).toBe(true);
+  });
+
+  it('continues conversations in one command: counts, reopens a resolved one, marks risky only when told', async () => {
+    const conversation = (id: string, status: 'open' | 'resolved') => ({
+      id,
+      workspace: 'slack:T1',
+      accountId: 'acc-1',
+      network: 'bluesky' as const,
+      channel: 'C1',
+      status,
+      rootItemId: `i-${id}`,
+      risky: false,
+      itemCount: 1,
+      createdAt: now,
+      lastItemAt: now,
+      ...(status === 'resolved' ? { resolvedAt: now, resolvedBy: 'Ana' } : {}),
+    });
+    await stores.inbox.createConversations([conversation('c-open', 'open'), conversation('c-done', 'resolved'), conversation('c-other', 'resolved')]);
+    const later = new Date(now.getTime() + 60_000);
+    await stores.inbox.continueConversations([{ id: 'c-open', count: 3, risky: false }, { id: 'c-done', count: 1, risky: true }], later);
+    const open = await stores.inbox.conversation('c-open');
+    const done = await stores.inbox.conversation('c-done');
+    const other = await stores.inbox.conversation('c-other');
+    expect([open?.status, open?.itemCount, open?.risky, open?.lastItemAt]).toEqual(['open', 4, false, later]);
+    expect([done?.status, done?.itemCount, done?.risky, done?.resolvedAt, done?.resolvedBy]).toEqual(['open', 2, true, undefined, undefined]);
+    expect([other?.status, other?.itemCount, other?.resolvedBy]).toEqual(['resolved', 1, 'Ana']);
   });
 
   it('refuses a duplicate on a unique key at the database, whoever writes it', async () => {

@@ -18,6 +18,7 @@ import { NetworkError, type InboxItem, type SocialNetwork } from '../src/network
 import type { Account } from '../src/store/accounts.ts';
 import { itemIdFor, newConversationId, type Conversation, type InboxSummary, type OutboundReply, type StoredItem } from '../src/store/inbox.ts';
 import { channelRef, conversationCard, followUpMessage, INBOX, replyApprovalCard, summaryMessage } from './inbox-card.ts';
+import { paced, postOnce } from './chat-writes.ts';
 import { createInboxStreams, type InboxStreams } from './inbox-stream.ts';
 
 /**
@@ -40,28 +41,6 @@ const messageKey = (ref: ConversationRef): string => serializeRef({ platform: re
 
 async function tFor(app: FlowContext, workspace: string): Promise<Translate> {
   return translator((await app.stores.settings.get(workspace)).locale);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Chat pacing: never more than CHAT_MESSAGES_PER_SECOND into one channel, so Herald causes no 429s.
-
-/** Per channel: when its last write finished (a chain, so writes to one channel go one at a time). */
-const lastWrite = new Map<string, Promise<number>>();
-async function paced<T>(app: FlowContext, channel: ConversationRef, send: () => Promise<T>): Promise<T> {
-  const key = `${channel.platform}:${channel.workspace}:${channel.channel}`;
-  const gap = 1_000 / app.config.CHAT_MESSAGES_PER_SECOND;
-  const previous = lastWrite.get(key) ?? Promise.resolve(0);
-  let finished!: (at: number) => void;
-  lastWrite.set(key, new Promise<number>((resolve) => (finished = resolve)));
-  // Spaced from the previous write's answer, not its start: however long a request spends on the
-  // way, two never reach the platform less than `gap` apart.
-  const wait = (await previous) + gap - Date.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  try {
-    return await send();
-  } finally {
-    finished(Date.now());
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,29 +319,6 @@ export async function scheduleFetches(app: FlowContext, only?: readonly string[]
 
 // ---------------------------------------------------------------------------------------------
 // Delivery to chat
-
-/** A claim on posting a chat message older than this is taken to be a crashed attempt. */
-const STALE_CLAIM_MS = 5 * 60_000;
-
-/**
- * Posts a chat message once per ledger key. A failed post is recorded as failed and thrown (the
- * job retries it); a claim left pending by a crash is retried once it is stale. Chat platforms have
- * no idempotency key, so this is at-most-once per attempt, never "never".
- */
-async function postOnce(app: FlowContext, key: string, send: () => Promise<ConversationRef>): Promise<string | undefined> {
-  const claim = await app.stores.ledger.begin(key, 'chat');
-  if (claim.status === 'already-done') return typeof claim.entry.result?.ref === 'string' ? claim.entry.result.ref : undefined;
-  if (claim.status === 'failed-before' && !(await app.stores.ledger.reopen(key))) return undefined;
-  if (claim.status === 'in-progress' && app.clock.now().getTime() - claim.entry.updatedAt.getTime() < STALE_CLAIM_MS) return undefined;
-  try {
-    const ref = serializeRef(await send());
-    await app.stores.ledger.complete(key, { ref });
-    return ref;
-  } catch (error) {
-    await app.stores.ledger.fail(key, errorMessage(error));
-    throw error;
-  }
-}
 
 async function postCard(app: FlowContext, chat: ChatAdapter, conversation: Conversation, item: StoredItem, t: Translate): Promise<string | undefined> {
   const where = channelRef(conversation.workspace, conversation.channel);

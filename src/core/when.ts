@@ -23,8 +23,8 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
-/** Wall-clock parts of an instant in a zone. */
-function partsIn(epochMs: number, zone: string): { y: number; m: number; d: number; hh: number; mm: number; weekday: number } {
+/** Wall-clock parts of an instant in a zone (weekday 0 = Sunday). */
+export function partsIn(epochMs: number, zone: string): { y: number; m: number; d: number; hh: number; mm: number; weekday: number } {
   const format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short' });
   const parts = Object.fromEntries(format.formatToParts(new Date(epochMs)).map((p) => [p.type, p.value]));
   const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.weekday ?? '');

@@ -19,6 +19,7 @@ import type { Account } from '../src/store/accounts.ts';
 import { itemIdFor, newConversationId, type Conversation, type InboxSummary, type OutboundReply, type StoredItem } from '../src/store/inbox.ts';
 import { channelRef, conversationCard, followUpMessage, INBOX, replyApprovalCard, summaryMessage } from './inbox-card.ts';
 import { paced, postOnce } from './chat-writes.ts';
+import { observeItems, underIncident } from './crisis.ts';
 import { createInboxStreams, type InboxStreams } from './inbox-stream.ts';
 
 /**
@@ -184,9 +185,9 @@ async function leftWaiting(app: FlowContext, workspace: string): Promise<boolean
  * conversations update those one by one. `edge`: the ids the previous fetch returned, which this
  * one may return again (cursors are inclusive at their edge); they are dropped before they cost a
  * model call. Anything else already stored (a lost cursor) is refused by the primary key at insert.
- * Returns how many were new.
+ * Returns the items it stored.
  */
-async function storePage(app: FlowContext, account: Account, items: readonly InboxItem[], edge: ReadonlySet<string>): Promise<number> {
+async function storePage(app: FlowContext, account: Account, items: readonly InboxItem[], edge: ReadonlySet<string>): Promise<StoredItem[]> {
   const settings = await app.stores.settings.get(account.workspace);
   const ids = items.map((item) => itemIdFor(account.network, item.remoteId));
   const known = new Set(ids.filter((id) => edge.has(id)));
@@ -248,7 +249,7 @@ async function storePage(app: FlowContext, account: Account, items: readonly Inb
       delivery: 'waiting',
     });
   }
-  if (records.length === 0) return 0;
+  if (records.length === 0) return [];
   const fresh = [...created.values()];
   // Conversations first: a crash before their items leaves conversations without items (they list
   // nowhere and retention removes them), never an item without its conversation.
@@ -274,7 +275,7 @@ async function storePage(app: FlowContext, account: Account, items: readonly Inb
   }
   await app.stores.inbox.continueConversations([...continued.values()], now);
   for (const { conversation, slaMinutes } of fresh) if (slaMinutes && !lost.has(conversation.id)) await scheduleSla(app, conversation, slaMinutes);
-  return inserted.size;
+  return records.filter((record) => inserted.has(record.id));
 }
 
 /** Fetches an account's new items, labels, routes and stores them; returns how many were new. */
@@ -292,7 +293,9 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
   if (app.config.INBOX_STREAMING === 'on') streamsOf(app).keep(account.id, credentials, client);
   const { cursor, edge = [] } = await app.stores.inbox.cursor(account.id);
   const page = await client.fetchInbox(cursor);
-  const stored = await storePage(app, account, page.items, new Set(edge));
+  const fresh = await storePage(app, account, page.items, new Set(edge));
+  const stored = fresh.length;
+  await observeItems(app, account, fresh, log);
   const pageIds = page.items.map((item) => itemIdFor(account.network, item.remoteId)).slice(-MAX_EDGE);
   await app.stores.inbox.saveCursor({ accountId: account.id, ...(page.cursor ? { cursor: page.cursor } : {}), polledAt: app.clock.now(), lastCount: stored, edge: pageIds.length > 0 ? pageIds : edge });
   if (stored > 0 || (await leftWaiting(app, account.workspace))) await app.scheduler.now(JobNames.inboxDeliver, { workspace: account.workspace });
@@ -475,6 +478,8 @@ async function onThreadReply(app: FlowContext, event: ConversationEvent, chat: C
     return;
   }
   const now = app.clock.now();
+  // Risky conversations, and every conversation of an account in an open incident, wait for an approver.
+  const needsApproval = conversation.risky || (await underIncident(app, conversation.workspace, conversation.accountId));
   const reply: OutboundReply = {
     id: replyIdOf(event.message),
     conversationId: conversation.id,
@@ -484,12 +489,12 @@ async function onThreadReply(app: FlowContext, event: ConversationEvent, chat: C
     authorId: event.actor.ref.user,
     authorName: event.actor.name,
     source: serializeRef(event.message),
-    state: conversation.risky ? 'awaiting_approval' : 'sending',
+    state: needsApproval ? 'awaiting_approval' : 'sending',
     createdAt: now,
     updatedAt: now,
   };
   if (!(await app.stores.inbox.insertReply(reply))) return;
-  if (conversation.risky) {
+  if (needsApproval) {
     const ref = await paced(app, card, () => chat.reply(card, replyApprovalCard(reply, t)));
     await app.stores.inbox.updateReply(reply.id, { approvalCard: messageKey(ref) });
     app.log.info({ conversationId: conversation.id, replyId: reply.id }, 'inbox reply waits for an approval');

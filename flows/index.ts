@@ -1,5 +1,6 @@
 import type { Flow } from '../src/flow.ts';
 import approval from './approval.ts';
+import crisis from './crisis.ts';
 import inbox from './inbox.ts';
 import accounts from './accounts.ts';
 import pause from './pause.ts';
@@ -7,4 +8,4 @@ import publishing from './publishing.ts';
 import retention from './retention.ts';
 
 /** Every flow Herald runs, in start order. */
-export const allFlows: readonly Flow[] = [retention, approval, publishing, accounts, pause, inbox];
+export const allFlows: readonly Flow[] = [retention, approval, publishing, accounts, pause, inbox, crisis];

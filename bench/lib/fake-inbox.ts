@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Connector } from '../../src/networks/index.ts';
 import { NetworkError, type InboxItem, type SocialNetwork } from '../../src/networks/port.ts';
 import { networks, type NetworkId } from '../../src/core/networks.ts';
+import { seededRandom } from '../../test/support/random.ts';
 
 /** One account's stream of items, in release order. */
 export class FakeFeed {
@@ -114,18 +115,6 @@ const texts: Record<ItemClass, readonly string[]> = {
 
 /** Shares of each class (they need not add up to 1: they are weights). */
 export type ClassMix = Record<ItemClass, number>;
-
-/** A small deterministic PRNG (mulberry32): the same seed gives the same run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export interface GeneratorOptions {
   /** Makes remote ids unique across runs and phases. */

@@ -18,6 +18,8 @@ export interface InboxLabels {
   urgency: Urgency;
   topic: Topic;
   language: InboxLanguage;
+  /** Present (true) when the item reads like the start of a crisis (a breach, a lawsuit, harm, a boycott). */
+  crisis?: true;
   /** model: the Assistant's answer, checked; lexicon: the deterministic fallback. */
   source: 'model' | 'lexicon';
 }
@@ -51,6 +53,12 @@ const lexicon = {
     delivery: ['delivery', 'shipping', 'shipped', 'package', 'parcel', 'order', 'tracking', 'courier', 'livraison', 'colis', 'commande', 'livreur', 'livrare', 'colet', 'comanda', 'curier'],
     support: ['broken', 'bug', 'crash', 'error', 'login', 'password', 'account', "doesn't work", 'not working', 'down', 'panne', 'erreur', 'compte', 'mot de passe', 'marche pas', 'eroare', 'cont', 'parola', 'nu merge', 'nu functioneaza'],
   } as Record<'billing' | 'delivery' | 'support', string[]>,
+  /** Harm, breaches, legal threats and boycotts: what turns a complaint into a crisis. */
+  crisis: [
+    'data breach', 'breach', 'hacked', 'leaked', 'lawsuit', 'sue', 'suing', 'boycott', 'recall', 'poisoning', 'poisoned', 'injured', 'injury', 'died', 'death', 'explosion', 'fire hazard', 'discrimination', 'racist',
+    'fuite de donnees', 'piratage', 'pirate', 'proces', 'porter plainte', 'boycott', 'boycotter', 'rappel produit', 'intoxication', 'empoisonnement', 'blesse', 'mort', 'discrimination', 'raciste',
+    'bresa de securitate', 'date furate', 'spart', 'proces', 'dam in judecata', 'boicot', 'boicotati', 'rechemare', 'intoxicare', 'otravire', 'ranit', 'mort', 'discriminare', 'rasist',
+  ],
   question: ['how', 'when', 'where', 'why', 'what', 'can you', 'comment', 'quand', 'ou', 'pourquoi', 'est-ce', 'cum', 'cand', 'unde', 'de ce', 'puteti'],
 } as const;
 
@@ -128,7 +136,8 @@ export function lexiconLabels(text: string): InboxLabels {
   const topic: Topic =
     bestTopic && bestTopic[1] > 0 ? bestTopic[0] : sentiment === 'negative' ? 'complaint' : text.includes('?') || matches(words, lexicon.question).length > 0 ? 'question' : sentiment === 'positive' ? 'praise' : 'other';
 
-  return { sentiment, urgency, topic, language: detectLanguage(text), source: 'lexicon' };
+  const crisis = sentiment !== 'positive' && matches(words, lexicon.crisis).length > 0;
+  return { sentiment, urgency, topic, language: detectLanguage(text), ...(crisis ? { crisis: true as const } : {}), source: 'lexicon' };
 }
 
 /** A routing rule of a workspace: the first rule whose every condition holds decides the channel. */

@@ -17,6 +17,10 @@ export const JobNames = {
   inboxSla: 'inbox.sla',
   /** Deletes inbound items and their authors' data past retention (GDPR). */
   inboxPurge: 'inbox.purge',
+  /** One escalation step of an incident: page, then schedule the next step. */
+  crisisPage: 'crisis.page',
+  /** Deletes volume counts past their retention. */
+  crisisPurge: 'crisis.purge',
 } as const;
 
 export type JobName = (typeof JobNames)[keyof typeof JobNames] | `test.${string}`;

@@ -3,6 +3,7 @@ import type { BrandVoice } from '../ai/assistant.ts';
 import type { NetworkId } from '../core/networks.ts';
 import { defaultPolicy, type ApprovalPolicy } from '../core/policy.ts';
 import type { BusinessHours, InboxRule } from '../core/inbox.ts';
+import type { OnCallRotation } from '../core/oncall.ts';
 import type { Slot } from '../core/slots.ts';
 import type { Repository } from './indexes.ts';
 
@@ -33,6 +34,23 @@ export interface WorkspaceSettings {
   businessHours?: Omit<BusinessHours, 'timeZone'>;
   /** Seconds between inbox fetches, per account id (INBOX_POLL_SECONDS otherwise). */
   inboxPoll: { accountId: string; seconds: number }[];
+  /** Crisis detection: where incidents go, what to watch for, how readily a spike counts. */
+  crisis: CrisisSettings;
+  /** Who is paged when an incident opens, and who next when nobody acknowledges. */
+  oncall?: OnCallRotation;
+}
+
+export const crisisSensitivities = ['low', 'medium', 'high'] as const;
+export type CrisisSensitivity = (typeof crisisSensitivities)[number];
+
+export interface CrisisSettings {
+  /** Channel id of the incident cards; the approvals channel when unset. */
+  channel?: string;
+  /** Words and phrases that open an incident wherever they appear (any language, any accents). */
+  watchlist: string[];
+  sensitivity: CrisisSensitivity;
+  /** Followers from which a negative author counts as high-reach (INBOX_RISKY_FOLLOWERS otherwise). */
+  reachFollowers?: number;
 }
 
 type SettingsDocument = Omit<WorkspaceSettings, 'workspace'> & { _id: string };
@@ -46,7 +64,7 @@ export interface SettingsStore extends Repository {
 }
 
 export function defaultSettings(workspace: string): WorkspaceSettings {
-  return { workspace, watchedChannels: [], draftReaction: 'memo', defaultNetworks: ['bluesky', 'mastodon'], policy: defaultPolicy, channelPolicies: [], slots: [], inboxRules: [], inboxPoll: [] };
+  return { workspace, watchedChannels: [], draftReaction: 'memo', defaultNetworks: ['bluesky', 'mastodon'], policy: defaultPolicy, channelPolicies: [], slots: [], inboxRules: [], inboxPoll: [], crisis: { watchlist: [], sensitivity: 'medium' } };
 }
 
 export function createSettingsStore(db: Db): SettingsStore {

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { ensureIndexes, type Repository } from './indexes.ts';
 import { createApprovalStore, createAuditLog, createDeliveryStore, createDraftStore, type ApprovalStore, type AuditLog, type DeliveryStore, type DraftStore } from './drafts.ts';
 import { createAccountStore, type AccountStore } from './accounts.ts';
+import { createCrisisStore, type CrisisStore } from './crisis.ts';
 import { createInboxStore, type InboxStore } from './inbox.ts';
 import { createLedger, type Ledger } from './ledger.ts';
 import { createSettingsStore, type SettingsStore } from './settings.ts';
@@ -17,6 +18,7 @@ export interface Stores {
   readonly accounts: AccountStore;
   readonly deliveries: DeliveryStore;
   readonly inbox: InboxStore;
+  readonly crisis: CrisisStore;
 }
 
 export async function createStores(db: Db, clock: Clock, options: { encryptionKey?: Buffer } = {}): Promise<Stores> {
@@ -29,8 +31,9 @@ export async function createStores(db: Db, clock: Clock, options: { encryptionKe
     accounts: createAccountStore(db, clock, options.encryptionKey),
     deliveries: createDeliveryStore(db),
     inbox: createInboxStore(db, clock),
+    crisis: createCrisisStore(db, clock),
   };
-  const { inbox, ...repositories } = stores;
-  await ensureIndexes(db, [...(Object.values(repositories) as Repository[]), ...inbox.repositories]);
+  const { inbox, crisis, ...repositories } = stores;
+  await ensureIndexes(db, [...(Object.values(repositories) as Repository[]), ...inbox.repositories, ...crisis.repositories]);
   return stores;
 }

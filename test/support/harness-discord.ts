@@ -161,7 +161,9 @@ export async function createDiscordHarness(options: DiscordHarnessOptions = {}):
       return { ...where, message: posted.id };
     },
     async replyInThread(u, parent, text) {
-      const thread = threadIdOf(parent);
+      // Like a person, wait a moment for a thread Herald is still starting under its message.
+      let thread = threadIdOf(parent);
+      for (const deadline = Date.now() + 5_000; !thread && Date.now() < deadline; thread = threadIdOf(parent)) await new Promise((resolve) => setTimeout(resolve, 50));
       if (!thread) throw new Error(`discord harness: message ${parent.message} has no thread to reply in`);
       const posted = emulator.userRepliesInThread({ user: u.user, thread, content: text });
       return { platform: 'discord', workspace: parent.workspace, channel: parent.channel, message: posted.id, thread };

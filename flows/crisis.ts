@@ -393,7 +393,7 @@ async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat
 
 export const crisisJobs = {
   page: z.object({ incidentId: z.string().regex(/^inc-[a-f0-9]+$/), step: z.number().int().min(0).max(10_000), manual: z.boolean() }),
-  purge: z.object({ weeks: z.number().int().min(5).max(520) }),
+  purge: z.object({ weeks: z.number().int().min(5).max(520), retentionDays: z.number().int().min(1).max(3_650) }),
 };
 
 export default defineFlow({
@@ -408,9 +408,12 @@ export default defineFlow({
     defineJob({
       name: JobNames.crisisPurge,
       schema: crisisJobs.purge,
-      async handler({ weeks }, { log }) {
-        const deleted = await app.stores.crisis.purgeVolumesBefore(new Date(app.clock.now().getTime() - weeks * WEEK_MS));
-        log.info({ deleted }, 'crisis volume counts past retention deleted');
+      async handler({ weeks, retentionDays }, { log }) {
+        const now = app.clock.now().getTime();
+        const volumes = await app.stores.crisis.purgeVolumesBefore(new Date(now - weeks * WEEK_MS));
+        // Timelines name authors: they go with the inbox's retention (GDPR); the summaries stay.
+        const events = await app.stores.crisis.purgeTimelinesBefore(new Date(now - retentionDays * 86_400_000));
+        log.info({ volumes, events }, 'crisis counts and incident timelines past retention deleted');
       },
     }),
   ],
@@ -419,6 +422,6 @@ export default defineFlow({
     forms: { [CRISIS]: (event, id, chat) => onForm(app, event, id, chat) },
   }),
   async start(app) {
-    await app.scheduler.every('15 4 * * *', JobNames.crisisPurge, { weeks: VOLUME_RETENTION_WEEKS }, { timezone: 'UTC' });
+    await app.scheduler.every('15 4 * * *', JobNames.crisisPurge, { weeks: VOLUME_RETENTION_WEEKS, retentionDays: app.config.INBOX_RETENTION_DAYS }, { timezone: 'UTC' });
   },
 });

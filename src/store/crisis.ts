@@ -128,6 +128,8 @@ export interface CrisisStore {
   openedSince(workspace: string, since: Date): Promise<Incident[]>;
 
   addEvent(event: Omit<IncidentEvent, 'id' | 'at'> & { at?: Date }): Promise<IncidentEvent>;
+  /** Deletes timeline entries (they name authors) and the sample items of incidents older than the cutoff. */
+  purgeTimelinesBefore(cutoff: Date): Promise<number>;
   timeline(incidentId: string): Promise<IncidentEvent[]>;
 }
 
@@ -274,6 +276,11 @@ export function createCrisisStore(db: Db, clock: Clock): CrisisStore {
       const { id, ...rest } = event;
       await events.insertOne({ _id: id, ...rest });
       return event;
+    },
+
+    async purgeTimelinesBefore(cutoff) {
+      await incidents.updateMany({ openedAt: { $lt: cutoff } }, { $set: { samples: [] } });
+      return (await events.deleteMany({ at: { $lt: cutoff } })).deletedCount;
     },
 
     async timeline(incidentId) {

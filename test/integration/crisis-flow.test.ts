@@ -276,4 +276,18 @@ describe('crisis detection and on-call', () => {
     expect(reach.kinds).toEqual(['reach']);
     await harness.waitFor(() => harness.threadOf(cardOf(reach._id)!.ref).find((m) => m.text.includes('high-reach author @famous')), 10_000);
   }, 60_000);
+
+  it('past retention, timelines and samples go and counts older than six weeks too; the summaries stay', async () => {
+    expect(await database.db.collection('incident_events').countDocuments()).toBeGreaterThan(0);
+    clock.set(new Date(start.getTime() + 31 * 86_400_000));
+    await herald.scheduler.now(JobNames.crisisPurge, { weeks: 6, retentionDays: 30 });
+    await eventually(async () => (await database.db.collection('incident_events').countDocuments()) === 0, 10_000);
+    expect(await incidents().countDocuments({ samples: { $ne: [] } })).toBe(0);
+    expect((await incidents().findOne({ 'summary.cause': 'A courier strike delayed every parcel' }))?.summary?.timeToResolveMs).toBe(70 * MINUTE);
+    // Counting started 29 days before `start`; at `start` + 31 days everything before + 31 − 42 days is gone.
+    const weeks = await database.db.collection<{ weekStart: Date }>('crisis_volumes').find({}).toArray();
+    expect(weeks.length).toBeGreaterThan(0);
+    expect(weeks.every((week) => week.weekStart.getTime() >= start.getTime() + 31 * 86_400_000 - 7 * 7 * 86_400_000)).toBe(true);
+    expect(captured.lines().some((line) => line.msg === 'crisis counts and incident timelines past retention deleted' && Number(line.volumes) > 0)).toBe(true);
+  }, 30_000);
 });

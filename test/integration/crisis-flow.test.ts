@@ -155,6 +155,11 @@ describe('crisis detection and on-call', () => {
     expect(incident.kinds).toEqual(['spike']);
     const card = await harness.waitFor(() => cardOf(incident._id), 10_000);
     expect(card.text).toContain('negative spike');
+    // Volume against the baseline, the sentiment split, and examples with their links.
+    expect(card.text).toMatch(/\d+ negative in 10 min, [\d.]+ expected \(×\d+\.\d\)/);
+    expect(card.text).toMatch(/\d+ negative · \d+ neutral · \d+ positive/);
+    expect(card.text).toContain('terrible service');
+    expect(card.text).toContain('https://x.example/status/');
     expect(card.buttons.map((b) => b.label)).toEqual(['Acknowledge', 'Escalate', 'Pause all publishing', 'Draft holding statement', 'Resolve']);
     const page = await harness.waitFor(() => pages(harness.users.approver)[0], 10_000);
     expect(page.text).toContain(incident._id);

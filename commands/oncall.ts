@@ -3,18 +3,12 @@ import { defineCommand, everyone } from '../src/chat/registry.ts';
 import { UserError } from '../src/core/errors.ts';
 import { isTimeOfDay, turnAt, type OnCallRotation } from '../src/core/oncall.ts';
 import { isTimeZone } from '../src/core/when.ts';
+import { parseApprovers } from './policy.ts';
 
-/** "<@U1>, <@U2|ana>, <!subteam^S1|@oncall>, <@&987>, @oncall" → people by id, and the first group. */
+/** People by id, and the first group, from mentions as the platforms send them (see parseApprovers). */
 export function parsePeople(raw: string): { people: string[]; group?: string } {
-  const people: string[] = [];
-  let group: string | undefined;
-  for (const token of raw.split(/[\s,]+/).filter(Boolean)) {
-    const asGroup = /^<!subteam\^(\w+)(?:\|[^>]*)?>$/.exec(token) ?? /^<@&(\d+)>$/.exec(token);
-    const asUser = /^<@!?(\w+)(?:\|[^>]*)?>$/.exec(token);
-    if (asUser) people.push(asUser[1]!);
-    else group ??= asGroup ? asGroup[1]! : token.replace(/^@/, '');
-  }
-  return { people: [...new Set(people)], ...(group ? { group } : {}) };
+  const { users, groups } = parseApprovers(raw);
+  return { people: [...new Set(users)], ...(groups[0] ? { group: groups[0] } : {}) };
 }
 
 const who = (spec: { people: string[]; group?: string }): string => [...spec.people.map((u) => `<@${u}>`), ...(spec.group ? [`@${spec.group}`] : [])].join(', ') || '—';

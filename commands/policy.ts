@@ -4,14 +4,14 @@ import type { ApprovalPolicy, ApproverSpec, Requirement } from '../src/core/poli
 import type { Translate } from '../src/i18n/catalogue.ts';
 
 /**
- * Reads "@approvers, <@U123>, <!subteam^S1|@legal>, <@&987>" into groups and users: Slack user
+ * Reads "@approvers, <@U123>, <@U123|ana>, <!subteam^S1|@legal>, <@&987>" into groups and users: Slack user
  * groups and Discord roles by id or name, people by their platform id.
  */
 export function parseApprovers(raw: string): ApproverSpec {
   const spec: ApproverSpec = { groups: [], users: [] };
   for (const token of raw.split(/[\s,]+/).filter(Boolean)) {
     const group = /^<!subteam\^(\w+)(?:\|[^>]*)?>$/.exec(token) ?? /^<@&(\d+)>$/.exec(token);
-    const user = /^<@!?(\w+)>$/.exec(token);
+    const user = /^<@!?(\w+)(?:\|[^>]*)?>$/.exec(token);
     if (group) spec.groups.push(group[1]!);
     else if (user) spec.users.push(user[1]!);
     else spec.groups.push(token.replace(/^@/, ''));

@@ -3,6 +3,9 @@ import { serializeRef } from '../src/chat/port.ts';
 import { errorMessage } from '../src/core/errors.ts';
 import type { FlowContext } from '../src/flow.ts';
 
+/** What a ledger entry keeps of a finished side effect. */
+type LedgerResult = Record<string, string | number | boolean | null>;
+
 /**
  * Writes into chat that every flow shares: paced per channel, and posted once per ledger key.
  */
@@ -29,26 +32,34 @@ export async function paced<T>(app: FlowContext, channel: ConversationRef, send:
 }
 
 
-/** A claim on posting a chat message older than this is taken to be a crashed attempt. */
+/** A claim older than this is taken to be a crashed attempt. */
 const STALE_CLAIM_MS = 5 * 60_000;
 
 /**
- * Posts a chat message once per ledger key. A failed post is recorded as failed and thrown (the
- * job retries it); a claim left pending by a crash is retried once it is stale. Chat platforms have
- * no idempotency key, so this is at-most-once per attempt, never "never".
+ * Runs `work` once per ledger key across retries and restarts. A finished key answers with what it
+ * stored; a failure is recorded and thrown (the job retries it); a claim left by a crash is taken
+ * over once stale; a fresh claim of another run means this run does nothing.
  */
-export async function postOnce(app: FlowContext, key: string, send: () => Promise<ConversationRef>): Promise<string | undefined> {
-  const claim = await app.stores.ledger.begin(key, 'chat');
-  if (claim.status === 'already-done') return typeof claim.entry.result?.ref === 'string' ? claim.entry.result.ref : undefined;
+export async function runOnce(app: FlowContext, key: string, kind: string, work: () => Promise<LedgerResult>): Promise<LedgerResult | undefined> {
+  const claim = await app.stores.ledger.begin(key, kind);
+  if (claim.status === 'already-done') return claim.entry.result ?? {};
   if (claim.status === 'failed-before' && !(await app.stores.ledger.reopen(key))) return undefined;
   if (claim.status === 'in-progress' && app.clock.now().getTime() - claim.entry.updatedAt.getTime() < STALE_CLAIM_MS) return undefined;
   try {
-    const ref = serializeRef(await send());
-    await app.stores.ledger.complete(key, { ref });
-    return ref;
+    const result = await work();
+    await app.stores.ledger.complete(key, result);
+    return result;
   } catch (error) {
     await app.stores.ledger.fail(key, errorMessage(error));
     throw error;
   }
 }
 
+/**
+ * Posts a chat message once per ledger key. Chat platforms have no idempotency key, so this is
+ * at-most-once per attempt, never "never". Answers the message's serialised reference.
+ */
+export async function postOnce(app: FlowContext, key: string, send: () => Promise<ConversationRef>): Promise<string | undefined> {
+  const result = await runOnce(app, key, 'chat', async () => ({ ref: serializeRef(await send()) }));
+  return typeof result?.ref === 'string' ? result.ref : undefined;
+}

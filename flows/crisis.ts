@@ -19,7 +19,7 @@ import type { StoredItem } from '../src/store/inbox.ts';
 import type { WorkspaceSettings } from '../src/store/settings.ts';
 import { pausePublishing } from './pause.ts';
 import { createDraft } from './approval.ts';
-import { paced, postOnce } from './chat-writes.ts';
+import { paced, postOnce, runOnce } from './chat-writes.ts';
 import { CRISIS, incidentCard, incidentWhat } from './crisis-card.ts';
 import { channelRef } from './inbox-card.ts';
 
@@ -42,8 +42,6 @@ const DEFAULT_ACK_MINUTES = 10;
 const SPIKE_GROWTH = 1.5;
 /** Raw volume counts are kept this long (the baseline needs four weeks of them). */
 const VOLUME_RETENTION_WEEKS = 6;
-/** A step claimed longer ago than this is taken to be a crashed attempt. */
-const STALE_STEP_MS = 5 * 60_000;
 
 const platformOf = (workspace: string): UserRef['platform'] => workspace.split(':')[0] as UserRef['platform'];
 const userOf = (workspace: string, user: string): UserRef => ({ platform: platformOf(workspace), workspace: workspace.split(':')[1] ?? '', user });
@@ -73,11 +71,10 @@ interface Signal {
  * Called by the inbox with each page it stored. Never throws into the inbox: a failure here is
  * logged, and the items are stored and delivered all the same.
  */
-export async function observeItems(app: FlowContext, account: Account, items: readonly StoredItem[], log: Logger): Promise<void> {
+export async function observeItems(app: FlowContext, account: Account, settings: WorkspaceSettings, items: readonly StoredItem[], log: Logger): Promise<void> {
   if (items.length === 0) return;
   try {
     await app.stores.crisis.recordVolumes(account.id, items.map((item) => ({ at: countedAt(item), sentiment: item.labels.sentiment })));
-    const settings = await app.stores.settings.get(account.workspace);
     const signals = itemSignals(items, { watchlist: settings.crisis.watchlist, reachFollowers: settings.crisis.reachFollowers ?? app.config.INBOX_RISKY_FOLLOWERS });
     for (const signal of signals) await raise(app, account, settings, { kind: signal.kind, detail: signal.detail, itemIds: signal.itemIds }, log);
     // The traffic an open incident sees, by sentiment.
@@ -217,24 +214,6 @@ async function record(app: FlowContext, incidentId: string, entry: Pick<Incident
 // ---------------------------------------------------------------------------------------------
 // Paging
 
-/**
- * Runs `work` once per key across retries and restarts: a finished key is skipped, a claim left by
- * a crashed attempt is taken over once stale.
- */
-async function once(app: FlowContext, key: string, work: () => Promise<void>): Promise<void> {
-  const claim = await app.stores.ledger.begin(key, 'crisis');
-  if (claim.status === 'already-done') return;
-  if (claim.status === 'failed-before' && !(await app.stores.ledger.reopen(key))) return;
-  if (claim.status === 'in-progress' && app.clock.now().getTime() - claim.entry.updatedAt.getTime() < STALE_STEP_MS) return;
-  try {
-    await work();
-    await app.stores.ledger.complete(key, {});
-  } catch (error) {
-    await app.stores.ledger.fail(key, errorMessage(error));
-    throw error;
-  }
-}
-
 async function membersOf(chat: ChatAdapter, workspace: string, people: readonly string[], group: string | undefined): Promise<string[]> {
   const fromGroup = group ? await chat.groupMembers(workspace.split(':')[1] ?? '', group) : [];
   return [...new Set([...people, ...fromGroup])];
@@ -252,7 +231,7 @@ async function page(app: FlowContext, incidentId: string, step: number, manual: 
   if (step < incident.step) return;
   const chat = app.chat.get(platformOf(incident.workspace));
   if (!chat) throw new Error(`no chat adapter for ${incident.workspace}`);
-  await once(app, `crisis-page:${incidentId}:${step}`, async () => {
+  await runOnce(app, `crisis-page:${incidentId}:${step}`, 'crisis', async () => {
     const settings = await app.stores.settings.get(incident.workspace);
     const t = tOf(settings);
     const rotation = settings.oncall;
@@ -272,13 +251,14 @@ async function page(app: FlowContext, incidentId: string, step: number, manual: 
     log.warn({ incidentId, step, paged: recipients.length, manual }, 'incident paged');
     if (recipients.length === 0) {
       if (step === 0) await record(app, incidentId, { kind: 'page', text: t('crisis.event.nobody') }, log);
-      return;
+      return { paged: 0 };
     }
     await record(app, incidentId, { kind: step === 0 ? 'page' : 'escalated', text: t('crisis.event.page', { who: recipients.map((user) => `<@${user}>`).join(', '), step }) }, log);
     if (!manual || incident.status === 'open') {
       const ackMinutes = rotation?.ackMinutes ?? DEFAULT_ACK_MINUTES;
       await app.scheduler.at(new Date(app.clock.now().getTime() + ackMinutes * 60_000), JobNames.crisisPage, { incidentId, step: step + 1, manual: false });
     }
+    return { paged: recipients.length };
   });
 }
 

@@ -16,6 +16,7 @@ import type { Logger } from '../src/log.ts';
 import { connectorFor } from '../src/networks/index.ts';
 import { NetworkError, type InboxItem, type SocialNetwork } from '../src/networks/port.ts';
 import type { Account } from '../src/store/accounts.ts';
+import type { WorkspaceSettings } from '../src/store/settings.ts';
 import { itemIdFor, newConversationId, type Conversation, type InboxSummary, type OutboundReply, type StoredItem } from '../src/store/inbox.ts';
 import { channelRef, conversationCard, followUpMessage, INBOX, replyApprovalCard, summaryMessage } from './inbox-card.ts';
 import { paced, postOnce } from './chat-writes.ts';
@@ -187,8 +188,7 @@ async function leftWaiting(app: FlowContext, workspace: string): Promise<boolean
  * model call. Anything else already stored (a lost cursor) is refused by the primary key at insert.
  * Returns the items it stored.
  */
-async function storePage(app: FlowContext, account: Account, items: readonly InboxItem[], edge: ReadonlySet<string>): Promise<StoredItem[]> {
-  const settings = await app.stores.settings.get(account.workspace);
+async function storePage(app: FlowContext, account: Account, settings: WorkspaceSettings, items: readonly InboxItem[], edge: ReadonlySet<string>): Promise<StoredItem[]> {
   const ids = items.map((item) => itemIdFor(account.network, item.remoteId));
   const known = new Set(ids.filter((id) => edge.has(id)));
   const now = app.clock.now();
@@ -293,9 +293,10 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
   if (app.config.INBOX_STREAMING === 'on') streamsOf(app).keep(account.id, credentials, client);
   const { cursor, edge = [] } = await app.stores.inbox.cursor(account.id);
   const page = await client.fetchInbox(cursor);
-  const fresh = await storePage(app, account, page.items, new Set(edge));
+  const settings = await app.stores.settings.get(account.workspace);
+  const fresh = await storePage(app, account, settings, page.items, new Set(edge));
   const stored = fresh.length;
-  await observeItems(app, account, fresh, log);
+  await observeItems(app, account, settings, fresh, log);
   const pageIds = page.items.map((item) => itemIdFor(account.network, item.remoteId)).slice(-MAX_EDGE);
   await app.stores.inbox.saveCursor({ accountId: account.id, ...(page.cursor ? { cursor: page.cursor } : {}), polledAt: app.clock.now(), lastCount: stored, edge: pageIds.length > 0 ? pageIds : edge });
   if (stored > 0 || (await leftWaiting(app, account.workspace))) await app.scheduler.now(JobNames.inboxDeliver, { workspace: account.workspace });

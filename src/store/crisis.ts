@@ -124,8 +124,6 @@ export interface CrisisStore {
   countItems(id: string, counts: { negative: number; neutral: number; positive: number }): Promise<void>;
   countPages(id: string, pages: number): Promise<void>;
   addAction(id: string, action: string): Promise<void>;
-  /** Incidents opened since a moment, oldest first (the digest's). */
-  openedSince(workspace: string, since: Date): Promise<Incident[]>;
 
   addEvent(event: Omit<IncidentEvent, 'id' | 'at'> & { at?: Date }): Promise<IncidentEvent>;
   /** Deletes timeline entries (they name authors) and the sample items of incidents older than the cutoff. */
@@ -265,10 +263,6 @@ export function createCrisisStore(db: Db, clock: Clock): CrisisStore {
 
     async addAction(id, action) {
       await incidents.updateOne({ _id: id }, { $addToSet: { actions: action } });
-    },
-
-    async openedSince(workspace, since) {
-      return (await incidents.find({ workspace, openedAt: { $gte: since } }).sort({ openedAt: 1 }).toArray()).map((d) => fromDoc<Incident>(d));
     },
 
     async addEvent(input) {

@@ -98,7 +98,7 @@ describe('crisis detection and on-call', () => {
       }
     }
     await herald.stores.inbox.insertItems(items);
-    await observeItems(herald.context, account, items, captured.log);
+    await observeItems(herald.context, account, await herald.stores.settings.get(account.workspace), items, captured.log);
     await settled();
     return items;
   }

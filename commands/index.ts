@@ -2,7 +2,10 @@ import type { Command } from '../src/chat/registry.ts';
 import accounts from './accounts.ts';
 import calendar from './calendar.ts';
 import crisis from './crisis.ts';
+import digest from './digest.ts';
 import draftHistory from './draft-history.ts';
+import goals from './goals.ts';
+import report from './report.ts';
 import draftNew from './draft.ts';
 import help from './help.ts';
 import inbox from './inbox.ts';
@@ -18,6 +21,6 @@ import slots from './slots.ts';
 import voice from './voice.ts';
 
 /** Every chat command, declared once; the registry registers them on every platform. */
-export const allCommands: readonly Command[] = [help, ping, mine, policy, voice, settings, accounts, calendar, slots, pause, resume, draftNew, draftHistory, inbox, inboxRules, crisis, oncall] as readonly Command[];
+export const allCommands: readonly Command[] = [help, ping, mine, policy, voice, settings, accounts, calendar, slots, pause, resume, draftNew, draftHistory, inbox, inboxRules, crisis, oncall, digest, report, goals] as readonly Command[];
 
 export { allShortcuts, SHORTCUT_DRAFT } from './shortcuts.ts';

@@ -14,6 +14,7 @@ import { connectorFor } from '../src/networks/index.ts';
 import { NetworkError, type PublishInput } from '../src/networks/port.ts';
 import { refreshCard } from './approval.ts';
 import { parseEntity } from './approval-card.ts';
+import { recordOutcome } from './metrics.ts';
 
 export const PUBLISHING = 'publishing';
 const MAX_RETRY_DELAY_MS = 30 * 60_000;
@@ -103,9 +104,10 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
     if (!manual || !(await app.stores.ledger.reopen(key))) return;
   }
 
-  const fail = async (reason: string, fix: Delivery['fix']): Promise<void> => {
+  const fail = async (reason: string, fix: Delivery['fix'], accountId?: string): Promise<void> => {
     await app.stores.ledger.fail(key, reason);
     await record({ status: 'failed', attempts: attempt, reason, ...(fix ? { fix } : {}) });
+    await recordOutcome(app, draft, network, { status: 'failed', reason, ...(accountId ? { accountId } : {}) }, log);
     log.warn({ draftId, network, reason }, 'publication failed on a network');
     const chat = app.chat.get(platformOf(draft));
     await chat?.notifyUser(userOf(draft, draft.authorId), { text: t('delivery.failedDm', { id: draft.id, network: networks[network].label, reason }) });
@@ -136,6 +138,7 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
     await record({ status: 'published', attempts: attempt, ...(first ? { url: first.url } : {}) });
     await app.stores.accounts.markHealthy(account.id);
     log.info({ draftId, network, url: first?.url, attempt }, 'published on a network');
+    if (first) await recordOutcome(app, draft, network, { accountId: account.id, status: 'published', remoteId: first.remoteId, url: first.url }, log);
   } catch (caught) {
     const error = caught instanceof NetworkError ? caught : new NetworkError(network, 'unavailable', errorMessage(caught), { cause: caught });
     if (error.transient && attempt < app.config.PUBLISH_MAX_ATTEMPTS) {
@@ -147,7 +150,7 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
       return settle(app, draftId, version, log);
     }
     if (error.failure === 'auth_revoked') await announceFailingAccount(app, draft, account.id, error.message);
-    await fail(t(`delivery.reason.${error.failure}`, { detail: error.message }), error.failure === 'auth_revoked' ? 'reconnect' : 'retry');
+    await fail(t(`delivery.reason.${error.failure}`, { detail: error.message }), error.failure === 'auth_revoked' ? 'reconnect' : 'retry', account.id);
   }
   return settle(app, draftId, version, log);
 }

@@ -57,6 +57,8 @@ export const configSchema = z.object({
   INBOX_NOTE_PREFIX: z.string().min(1).max(10).default('//'),
   INBOX_RISKY_FOLLOWERS: z.coerce.number().int().min(0).default(10_000),
   CHAT_MESSAGES_PER_SECOND: z.coerce.number().positive().max(50).default(1),
+  METRICS_RETENTION_DAYS: z.coerce.number().int().min(8).max(3_650).default(400),
+  DIGEST_CHECK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(300),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -95,6 +97,8 @@ const hints: Record<keyof Config, string> = {
   INBOX_NOTE_PREFIX: 'what starts an internal note in an inbox thread (never sent to the network), e.g. //',
   INBOX_RISKY_FOLLOWERS: 'an author with at least this many followers makes a negative item risky: replies need an approval',
   CHAT_MESSAGES_PER_SECOND: 'most messages Herald sends into one chat channel per second (the platforms allow about 1)',
+  METRICS_RETENTION_DAYS: 'days to keep raw metric snapshots (posts keep their latest counters), 8 to 3650',
+  DIGEST_CHECK_SECONDS: 'seconds between checks for a weekly digest that is due, 1 to 3600',
 };
 
 /** Rules that involve several variables at once. */

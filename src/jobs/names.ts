@@ -21,6 +21,14 @@ export const JobNames = {
   crisisPage: 'crisis.page',
   /** Deletes volume counts past their retention. */
   crisisPurge: 'crisis.purge',
+  /** One published post's counters at 1 h, 24 h or 7 days. */
+  metricsSnapshot: 'metrics.snapshot',
+  /** Every account's follower count (recurring; the day's last reading counts). */
+  metricsFollowers: 'metrics.followers',
+  /** Deletes raw metric snapshots past retention. */
+  metricsPurge: 'metrics.purge',
+  /** Sends each workspace's weekly digest when it is due, once (recurring check). */
+  digestCheck: 'digest.check',
 } as const;
 
 export type JobName = (typeof JobNames)[keyof typeof JobNames] | `test.${string}`;

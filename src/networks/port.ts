@@ -132,8 +132,13 @@ export interface SocialNetwork {
    * with the same idempotencyKey finds what an earlier attempt left and never makes a second reply.
    */
   reply?(toRemoteId: string, input: PublishInput): Promise<PublishResult>;
-  /** Declared for the digest; a network without it has no metrics in Herald. */
+  /**
+   * Current counters of the account's own posts, for the digest's snapshots. Posts that are gone
+   * (deleted) are left out of the answer; a network without it has no post metrics in Herald.
+   */
   fetchMetrics?(remoteIds: readonly string[]): Promise<PostMetrics[]>;
+  /** The account's follower count now, for the daily follower series. */
+  followers?(): Promise<number>;
 }
 
 /** An open push channel of watchInbox. */

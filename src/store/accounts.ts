@@ -40,6 +40,8 @@ export interface AccountStore extends Repository {
   /** Connects, or reconnects the same handle (new credentials, healthy again). */
   connect(input: { workspace: string; network: NetworkId; handle: string; displayName?: string; connectedBy: string; credentials: Record<string, string> }): Promise<Account>;
   list(workspace: string): Promise<Account[]>;
+  /** Every connected account of every workspace (the daily follower reading walks them). */
+  listAll(): Promise<Account[]>;
   get(id: string): Promise<Account | null>;
   /** The account a workspace publishes to on a network: the first healthy one, else the first. */
   forNetwork(workspace: string, network: NetworkId): Promise<Account | null>;
@@ -106,6 +108,9 @@ export function createAccountStore(db: Db, clock: Clock, key: Buffer | undefined
     },
     async list(workspace) {
       return (await accounts.find({ workspace }).sort({ network: 1, handle: 1 }).toArray()).map(toAccount);
+    },
+    async listAll() {
+      return (await accounts.find({}).sort({ workspace: 1, network: 1, handle: 1 }).toArray()).map(toAccount);
     },
     async get(id) {
       const found = await accounts.findOne({ _id: id });

@@ -116,6 +116,8 @@ export interface CrisisStore {
   update(id: string, changes: Partial<Omit<Incident, 'id'>>): Promise<void>;
   /** Moves an incident from one status to another; false when it was not in `from` any more. */
   transition(id: string, from: readonly IncidentStatus[], changes: Partial<Omit<Incident, 'id'>> & { status: IncidentStatus }): Promise<boolean>;
+  /** Incidents opened in [from, to), oldest first (the digest's incident figures). */
+  openedBetween(workspace: string, from: Date, to: Date): Promise<Incident[]>;
   /** The workspace's open incident, if any. */
   openIncident(workspace: string): Promise<string | undefined>;
   /** Adds a signal: its kind, account, sample items (capped) and, for a spike, the volume figures. */
@@ -239,6 +241,10 @@ export function createCrisisStore(db: Db, clock: Clock): CrisisStore {
       return result.modifiedCount === 1;
     },
 
+    async openedBetween(workspace, from, to) {
+      const found = await incidents.find({ workspace, openedAt: { $gte: from, $lt: to } }).sort({ openedAt: 1 }).toArray();
+      return found.map((doc) => fromDoc<Incident>(doc));
+    },
     async openIncident(workspace) {
       return (await slots.findOne({ _id: workspace }))?.incidentId;
     },

@@ -32,6 +32,8 @@ export interface DraftStore extends Repository {
   update(id: string, expected: { status: DraftStatus; version: number }, changes: Partial<Omit<Draft, 'id' | 'createdAt'>>): Promise<boolean>;
   /** Drafts of a workspace waiting on a person: as author/assignee (to write) or in given statuses. */
   list(workspace: string, filter: { statuses?: DraftStatus[]; authorOrAssignee?: string; limit?: number }): Promise<Draft[]>;
+  /** Drafts decided (approved or rejected) in [from, to): their creation, decision and status now. */
+  decidedBetween(workspace: string, from: Date, to: Date): Promise<Pick<Draft, 'id' | 'createdAt' | 'decidedAt' | 'status'>[]>;
 }
 
 export interface ApprovalStore extends Repository {
@@ -55,6 +57,7 @@ export function createDraftStore(db: Db, clock: Clock): DraftStore {
       { key: { workspace: 1, status: 1, updatedAt: -1 }, name: 'drafts_workspace_status' },
       { key: { workspace: 1, authorId: 1, status: 1 }, name: 'drafts_workspace_author' },
       { key: { workspace: 1, assigneeId: 1, status: 1 }, name: 'drafts_workspace_assignee' },
+      { key: { workspace: 1, decidedAt: 1 }, name: 'drafts_workspace_decided' },
     ],
     async insert(draft) {
       const { id, ...rest } = draft;
@@ -74,6 +77,10 @@ export function createDraftStore(db: Db, clock: Clock): DraftStore {
       if (filter.authorOrAssignee) query.$or = [{ authorId: filter.authorOrAssignee }, { assigneeId: filter.authorOrAssignee }];
       const found = await drafts.find(query).sort({ updatedAt: -1 }).limit(filter.limit ?? 25).toArray();
       return found.map(toDraft);
+    },
+    async decidedBetween(workspace, from, to) {
+      const found = await drafts.find({ workspace, decidedAt: { $gte: from, $lt: to } }, { projection: { createdAt: 1, decidedAt: 1, status: 1 } }).toArray();
+      return found.map(({ _id, createdAt, decidedAt, status }) => ({ id: _id, createdAt, status, ...(decidedAt ? { decidedAt } : {}) }));
     },
   };
 }

@@ -172,6 +172,13 @@ export interface InboxStore {
   cursor(accountId: string): Promise<InboxCursor>;
   saveCursor(cursor: InboxCursor): Promise<void>;
 
+  /** What the digest counts of the items received in [from, to). */
+  receivedBetween(workspace: string, from: Date, to: Date): Promise<Pick<StoredItem, 'accountId' | 'receivedAt' | 'labels'>[]>;
+  /** Conversations started in [from, to), for response times and SLA compliance. */
+  conversationsBetween(workspace: string, from: Date, to: Date): Promise<Pick<Conversation, 'id' | 'accountId' | 'createdAt' | 'firstResponseAt' | 'slaDueAt' | 'status'>[]>;
+  /** How many conversations are open now. */
+  openCount(workspace: string): Promise<number>;
+
   /** Deletes items, conversations and replies older than the cutoff; returns the counts. */
   purgeBefore(cutoff: Date): Promise<{ items: number; conversations: number; replies: number }>;
 }
@@ -209,6 +216,7 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
         indexes: [
           { key: { card: 1 }, name: 'inbox_conversations_card' },
           { key: { workspace: 1, status: 1, createdAt: 1 }, name: 'inbox_conversations_open' },
+          { key: { workspace: 1, createdAt: 1 }, name: 'inbox_conversations_created' },
           { key: { lastItemAt: 1 }, name: 'inbox_conversations_last_item' },
         ],
       },
@@ -330,6 +338,17 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
     },
     async saveCursor({ accountId, ...rest }) {
       await cursors.updateOne({ _id: accountId }, { $set: rest }, { upsert: true });
+    },
+    async receivedBetween(workspace, from, to) {
+      const found = await items.find({ workspace, receivedAt: { $gte: from, $lt: to } }, { projection: { accountId: 1, receivedAt: 1, labels: 1 } }).toArray();
+      return found.map(({ accountId, receivedAt, labels }) => ({ accountId, receivedAt, labels }));
+    },
+    async conversationsBetween(workspace, from, to) {
+      const found = await conversations.find({ workspace, createdAt: { $gte: from, $lt: to } }, { projection: { accountId: 1, createdAt: 1, firstResponseAt: 1, slaDueAt: 1, status: 1 } }).toArray();
+      return found.map((doc) => fromDoc<Conversation>(doc as Doc<Conversation>));
+    },
+    async openCount(workspace) {
+      return conversations.countDocuments({ workspace, status: 'open' });
     },
     async purgeBefore(cutoff) {
       // A conversation goes once nothing has happened in it since the cutoff; its items and replies with it.

@@ -4,6 +4,7 @@ import type { NetworkId } from '../core/networks.ts';
 import { defaultPolicy, type ApprovalPolicy } from '../core/policy.ts';
 import type { BusinessHours, InboxRule } from '../core/inbox.ts';
 import type { OnCallRotation } from '../core/oncall.ts';
+import type { Goal } from '../core/digest.ts';
 import type { Slot } from '../core/slots.ts';
 import type { Repository } from './indexes.ts';
 
@@ -38,6 +39,25 @@ export interface WorkspaceSettings {
   crisis: CrisisSettings;
   /** Who is paged when an incident opens, and who next when nobody acknowledges. */
   oncall?: OnCallRotation;
+  /** The weekly digest: where and when (Monday 09:00 in the workspace's time zone by default). */
+  digest?: DigestSettings;
+  /** Weekly targets set with /herald goals, shown against the week in the digest. */
+  goals: Goal[];
+}
+
+export interface DigestSettings {
+  /** Channel id of the digest; the approvals channel when unset. */
+  channel?: string;
+  /** 0 = Sunday … 6 = Saturday. */
+  weekday: number;
+  /** HH:MM local time. */
+  time: string;
+  /** The workspace's time zone (then UTC) when unset. */
+  timeZone?: string;
+  /** Off stops the weekly message; /herald report still works. */
+  enabled: boolean;
+  /** When it was switched on: a week due before that is not owed. */
+  since?: Date;
 }
 
 export const crisisSensitivities = ['low', 'medium', 'high'] as const;
@@ -58,13 +78,15 @@ type SettingsDocument = Omit<WorkspaceSettings, 'workspace'> & { _id: string };
 export interface SettingsStore extends Repository {
   get(workspace: string): Promise<WorkspaceSettings>;
   update(workspace: string, changes: Partial<Omit<WorkspaceSettings, 'workspace'>>): Promise<WorkspaceSettings>;
+  /** Every workspace that has settings (the digest check walks them). */
+  workspaces(): Promise<WorkspaceSettings[]>;
   resume(workspace: string): Promise<void>;
   /** The policy that governs a draft created in `channel`. */
   policyFor(settings: WorkspaceSettings, channel: string | undefined): ApprovalPolicy;
 }
 
 export function defaultSettings(workspace: string): WorkspaceSettings {
-  return { workspace, watchedChannels: [], draftReaction: 'memo', defaultNetworks: ['bluesky', 'mastodon'], policy: defaultPolicy, channelPolicies: [], slots: [], inboxRules: [], inboxPoll: [], crisis: { watchlist: [], sensitivity: 'medium' } };
+  return { workspace, watchedChannels: [], draftReaction: 'memo', defaultNetworks: ['bluesky', 'mastodon'], policy: defaultPolicy, channelPolicies: [], slots: [], inboxRules: [], inboxPoll: [], crisis: { watchlist: [], sensitivity: 'medium' }, goals: [] };
 }
 
 export function createSettingsStore(db: Db): SettingsStore {
@@ -82,6 +104,10 @@ export function createSettingsStore(db: Db): SettingsStore {
     async update(workspace, changes) {
       await settings.updateOne({ _id: workspace }, { $set: changes }, { upsert: true });
       return get(workspace);
+    },
+    async workspaces() {
+      const found = await settings.find({}).toArray();
+      return found.map(({ _id, ...rest }) => ({ ...defaultSettings(_id), ...rest, workspace: _id }));
     },
     async resume(workspace) {
       await settings.updateOne({ _id: workspace }, { $unset: { paused: '' } });

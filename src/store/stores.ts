@@ -6,6 +6,7 @@ import { createAccountStore, type AccountStore } from './accounts.ts';
 import { createCrisisStore, type CrisisStore } from './crisis.ts';
 import { createInboxStore, type InboxStore } from './inbox.ts';
 import { createLedger, type Ledger } from './ledger.ts';
+import { createMetricsStore, type MetricsStore } from './metrics.ts';
 import { createSettingsStore, type SettingsStore } from './settings.ts';
 
 /** Every repository Herald has, created once and shared by all flows. */
@@ -19,6 +20,7 @@ export interface Stores {
   readonly deliveries: DeliveryStore;
   readonly inbox: InboxStore;
   readonly crisis: CrisisStore;
+  readonly metrics: MetricsStore;
 }
 
 export async function createStores(db: Db, clock: Clock, options: { encryptionKey?: Buffer } = {}): Promise<Stores> {
@@ -32,8 +34,9 @@ export async function createStores(db: Db, clock: Clock, options: { encryptionKe
     deliveries: createDeliveryStore(db),
     inbox: createInboxStore(db, clock),
     crisis: createCrisisStore(db, clock),
+    metrics: createMetricsStore(db, clock),
   };
-  const { inbox, crisis, ...repositories } = stores;
-  await ensureIndexes(db, [...(Object.values(repositories) as Repository[]), ...inbox.repositories, ...crisis.repositories]);
+  const { inbox, crisis, metrics, ...repositories } = stores;
+  await ensureIndexes(db, [...(Object.values(repositories) as Repository[]), ...inbox.repositories, ...crisis.repositories, ...metrics.repositories]);
   return stores;
 }

@@ -123,8 +123,8 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
   });
 
   it('waits out 503s and a 429 with Retry-After, then publishes once', async () => {
-    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 1, answer: { status: 503, body: { error: 'Service Unavailable' } } });
-    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 1, answer: { status: 429, headers: { 'retry-after': '1' }, body: { error: 'Too many requests' } } });
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, body: /Retries/, times: 1, answer: { status: 503, body: { error: 'Service Unavailable' } } });
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, body: /Retries/, times: 1, answer: { status: 429, headers: { 'retry-after': '1' }, body: { error: 'Too many requests' } } });
     const started = Date.now();
     const { id, card } = await dueDraft('Retries are part of honest delivery.');
     await settled(id, 'published');
@@ -136,7 +136,7 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
   });
 
   it('stops at once on refused content, shows the reason and Retry, tells the author; Retry publishes', async () => {
-    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 1, answer: { status: 422, body: { error: 'Validation failed: Text character limit of 500 exceeded' } } });
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, body: /refuses/, times: 1, answer: { status: 422, body: { error: 'Validation failed: Text character limit of 500 exceeded' } } });
     const before = postsToStatuses();
     const { id, card } = await dueDraft('A post the server refuses once.');
     await settled(id, 'failed');
@@ -151,7 +151,7 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
   });
 
   it('gives up on a network that keeps failing after the last attempt, and says so', async () => {
-    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 3, answer: { status: 502, body: { error: 'Bad Gateway' } } });
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, body: /strikes/, times: 3, answer: { status: 502, body: { error: 'Bad Gateway' } } });
     const { id, card } = await dueDraft('Three strikes for the gateway.');
     await settled(id, 'failed');
     const shown = await harness.waitFor(() => cardText(card)?.text.includes('❌ failed') && cardText(card));
@@ -169,7 +169,7 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
   });
 
   it('a revoked token marks the account failing, tells the channel once, and offers Reconnect', async () => {
-    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, times: 2, answer: { status: 401, body: { error: 'The access token is invalid' } } });
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, body: /Token/, times: 2, answer: { status: 401, body: { error: 'The access token is invalid' } } });
     const first = await dueDraft('Token trouble one.');
     const second = await dueDraft('Token trouble two.');
     await settled(first.id, 'failed');

@@ -234,7 +234,7 @@ describe('discord adapter', () => {
     await h.adapter.reply(card, { text: 'One more thing' });
     const thread = h.threadOf(card);
     expect(thread.map((m) => m.text)).toEqual(['Chart below', 'Reach', 'One more thing']);
-    expect(thread[1]!.images).toEqual([{ alt: 'Reach per day, rising', bytes: png.length, filename: 'reach.png' }]);
+    expect(thread[1]!.images).toEqual([{ alt: 'Reach per day, rising', bytes: png.length, filename: 'reach.png', data: png }]);
     const attachment = (h.emulator.message(thread[1]!.ref.message!)!.attachments as { id: string }[])[0]!;
     expect(h.emulator.attachmentData(attachment.id)?.equals(png)).toBe(true);
     expect(h.emulator.threadOf(card.message!)).toMatchObject({ name: 'Weekly report is out', parent_id: ids.channels.approvals });

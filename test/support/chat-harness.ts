@@ -9,7 +9,8 @@ export interface ObservedMessage {
   buttons: { label: string; actionId: string; style?: string }[];
   /** Selects with their action ids and option values. */
   selects: { actionId: string; values: string[] }[];
-  images: { alt: string; bytes: number; filename?: string }[];
+  /** Attached images; `data` holds the uploaded bytes where the emulator keeps them. */
+  images: { alt: string; bytes: number; filename?: string; data?: Buffer }[];
   edited: boolean;
 }
 

@@ -229,6 +229,11 @@ export interface FaultRule {
   method: string;
   /** Matched against the path without the query string. */
   path: RegExp;
+  /**
+   * Matched against the request body too, when given: a rule meant for one post (its text) is not
+   * used up by another request that happens to arrive meanwhile (a late retry of an earlier post).
+   */
+  body?: RegExp;
   /** How many matching requests this rule answers (default 1); Infinity for all. */
   times?: number;
   /** Lets this many matching requests through untouched first (default 0). */
@@ -275,23 +280,24 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const method = req.method ?? 'GET';
     const key = req.headers['idempotency-key'];
     requests.push({ method, path: url.pathname, ...(typeof key === 'string' ? { idempotencyKey: key } : {}) });
-    let rule = rules.find((r) => r.left > 0 && r.method === method && r.path.test(url.pathname));
-    if (rule && rule.toSkip > 0) {
-      rule.toSkip -= 1;
-      rule = undefined;
-    }
-    if (rule) rule.left -= 1;
     const send = (status: number, headers: Record<string, string>, body: Buffer | string): void => {
       res.writeHead(status, headers);
       res.end(body);
     };
-    if (rule?.answer) {
-      const { status, headers = {}, body } = rule.answer;
-      send(status, { 'content-type': 'application/json', ...headers }, body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body));
-      return;
-    }
     readBody(req)
       .then(async (body) => {
+        const text = rules.some((r) => r.body) ? body.toString('utf8') : '';
+        let rule = rules.find((r) => r.left > 0 && r.method === method && r.path.test(url.pathname) && (!r.body || r.body.test(text)));
+        if (rule && rule.toSkip > 0) {
+          rule.toSkip -= 1;
+          rule = undefined;
+        }
+        if (rule) rule.left -= 1;
+        if (rule?.answer) {
+          const { status, headers = {}, body: answer } = rule.answer;
+          send(status, { 'content-type': 'application/json', ...headers }, answer === undefined ? '' : typeof answer === 'string' ? answer : JSON.stringify(answer));
+          return;
+        }
         const headers = new Headers();
         for (const [name, value] of Object.entries(req.headers)) {
           if (!hopHeaders.has(name) && typeof value === 'string') headers.set(name, value);

@@ -113,7 +113,10 @@ export async function createDiscordHarness(options: DiscordHarnessOptions = {}):
         label: c.label as string, actionId: c.custom_id as string, ...(buttonStyles[c.style as number] ? { style: buttonStyles[c.style as number] } : {}),
       })),
       selects: leaves.filter((c) => c.type === 3).map((c) => ({ actionId: c.custom_id as string, values: ((c.options ?? []) as { value: string }[]).map((o) => o.value) })),
-      images: ((m.attachments ?? []) as { description?: string; size: number; filename: string }[]).map((a) => ({ alt: a.description ?? '', bytes: a.size, filename: a.filename })),
+      images: ((m.attachments ?? []) as { id: string; description?: string; size: number; filename: string }[]).map((a) => {
+        const data = emulator.attachmentData(a.id);
+        return { alt: a.description ?? '', bytes: a.size, filename: a.filename, ...(data ? { data } : {}) };
+      }),
       edited: m.edited_timestamp !== null && m.edited_timestamp !== undefined,
     };
   };

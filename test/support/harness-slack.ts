@@ -110,7 +110,8 @@ export async function createSlackHarness(options: SlackHarnessOptions = {}): Pro
       if (block.type === 'image') observed.images.push({ alt: String(block.alt_text ?? ''), bytes: 0 });
     }
     for (const file of 'files' in msg ? (msg.files ?? []) : []) {
-      observed.images.push({ alt: file.alt_txt ?? '', bytes: emu.fileBytes(file.id)?.length ?? file.size, filename: file.name });
+      const data = emu.fileBytes(file.id);
+      observed.images.push({ alt: file.alt_txt ?? '', bytes: data?.length ?? file.size, filename: file.name, ...(data ? { data } : {}) });
     }
     observed.text = texts.filter(Boolean).join('\n');
     return observed;

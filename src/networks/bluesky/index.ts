@@ -2,7 +2,7 @@ import { AtUri, AtpAgent, RichText, type $Typed, type AppBskyEmbedImages, type A
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from 'pino';
 import { networks } from '../../core/networks.ts';
-import { NetworkError, type AccountInfo, type InboxItem, type PublishInput, type PublishResult, type PublishedPost, type SocialNetwork } from '../port.ts';
+import { NetworkError, type AccountInfo, type InboxItem, type PostMetrics, type PublishInput, type PublishResult, type PublishedPost, type SocialNetwork } from '../port.ts';
 import { toNetworkError } from './errors.ts';
 import { toInboxItem } from './inbox.ts';
 import { imageSize } from './media.ts';
@@ -308,6 +308,25 @@ export function createBlueskyNetwork(options: BlueskyOptions): SocialNetwork {
       // deleteRecord succeeds for a record that is not there; the port wants not_found.
       if (!(await readPost(uri.rkey))) throw new NetworkError('bluesky', 'not_found', `Bluesky post ${remoteId} does not exist`);
       await call('deleteRecord', () => agent.com.atproto.repo.deleteRecord({ repo: session().did, collection: POST, rkey: uri.rkey }));
+    },
+
+    async fetchMetrics(remoteIds: readonly string[]): Promise<PostMetrics[]> {
+      if (!agent.hasSession) await login();
+      const found: PostMetrics[] = [];
+      // getPosts takes 25 URIs; a deleted post is simply absent from its answer.
+      for (let start = 0; start < remoteIds.length; start += 25) {
+        const res = await call('getPosts', () => agent.getPosts({ uris: remoteIds.slice(start, start + 25) }));
+        for (const post of res.data.posts) {
+          found.push({ remoteId: post.uri, likes: post.likeCount ?? 0, reposts: post.repostCount ?? 0, replies: post.replyCount ?? 0, quotes: post.quoteCount ?? 0 });
+        }
+      }
+      return found;
+    },
+
+    async followers(): Promise<number> {
+      if (!agent.hasSession) await login();
+      const res = await call('getProfile', () => agent.getProfile({ actor: session().did }));
+      return res.data.followersCount ?? 0;
     },
   };
 }

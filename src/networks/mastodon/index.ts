@@ -1,7 +1,7 @@
 import { createRestAPIClient, MastoHttpError, type mastodon } from 'masto';
 import { networks } from '../../core/networks.ts';
 import type { Logger } from '../../log.ts';
-import { NetworkError, type AccountInfo, type InboxItem, type InboxWatch, type MediaInput, type PublishedPost, type PublishInput, type PublishResult, type SocialNetwork } from '../port.ts';
+import { NetworkError, type AccountInfo, type InboxItem, type InboxWatch, type MediaInput, type PostMetrics, type PublishedPost, type PublishInput, type PublishResult, type SocialNetwork } from '../port.ts';
 import { toNetworkError } from './errors.ts';
 import { watchNotifications } from './stream.ts';
 import { htmlToText, sameText } from './text.ts';
@@ -300,6 +300,26 @@ export function createMastodonNetwork(options: MastodonOptions): SocialNetwork {
 
     async delete(remoteId: string): Promise<void> {
       await call('delete', () => client.v1.statuses.$select(remoteId).remove());
+    },
+
+    async fetchMetrics(remoteIds: readonly string[]): Promise<PostMetrics[]> {
+      // One status at a time: Mastodon has no batch read of statuses by id for an account's own posts.
+      const found: PostMetrics[] = [];
+      for (const remoteId of remoteIds) {
+        try {
+          const status = entity(await call('status', () => client.v1.statuses.$select(remoteId).fetch()), 'status');
+          found.push({ remoteId, likes: status.favouritesCount, reposts: status.reblogsCount, replies: status.repliesCount });
+        } catch (error) {
+          // A deleted post has no metrics any more; the others still count.
+          if (error instanceof NetworkError && error.failure === 'not_found') continue;
+          throw error;
+        }
+      }
+      return found;
+    },
+
+    async followers(): Promise<number> {
+      return (await me()).followersCount;
     },
   };
 }

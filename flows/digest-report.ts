@@ -1,0 +1,278 @@
+import { dayIn, daysOf, engagementRate, goalProgress, previousRange, quantile, type Goal } from '../src/core/digest.ts';
+import type { Sentiment } from '../src/core/inbox.ts';
+import type { NetworkId } from '../src/core/networks.ts';
+import type { FlowContext } from '../src/flow.ts';
+import type { Account } from '../src/store/accounts.ts';
+import type { AccountTotals, Publication } from '../src/store/metrics.ts';
+import type { WorkspaceSettings } from '../src/store/settings.ts';
+
+/**
+ * Everything the weekly digest (and /herald report) says about a range, computed from the stores:
+ * per-account totals by the database ($group), the rest from the range's own rows. Plain data: the
+ * digest card and the charts render it, the tests check it against their own arithmetic.
+ */
+
+/** Published within this long after its time counts as on time. */
+export const ON_TIME_MS = 5 * 60_000;
+const TOP_POSTS = 3;
+
+export interface Week {
+  posts: number;
+  engagement: number;
+  impressions: number;
+  /** Followers gained in the range (lost when negative); unknown without readings at both ends. */
+  growth?: number;
+  rate?: number;
+}
+
+export interface AccountFigures extends Week {
+  accountId: string;
+  network: NetworkId;
+  handle: string;
+  /** Followers at the end of the range. */
+  followers?: number;
+  previous: Week;
+}
+
+export interface PostLine {
+  id: string;
+  network: NetworkId;
+  handle: string;
+  url: string;
+  excerpt: string;
+  engagement: number;
+}
+
+export interface IncidentLine {
+  id: string;
+  openedAt: Date;
+  status: string;
+  cause?: string;
+  timeToAcknowledgeMs?: number;
+  timeToResolveMs?: number;
+}
+
+export interface WorkflowFigures {
+  /** Drafts approved in the range, and the median time from creation to approval. */
+  approvals: number;
+  approvalMedianMs?: number;
+  /** Publications due in the range: how many, published on time, failed for good. */
+  due: number;
+  onTime: number;
+  onTimeRate?: number;
+  failed: number;
+  inbox: Record<Sentiment, number> & { total: number };
+  /** Conversations started in the range, answered, and the first-response time (median, p90). */
+  conversations: number;
+  answered: number;
+  responseMedianMs?: number;
+  responseP90Ms?: number;
+  /** Conversations whose first-response deadline passed: how many were answered in time. */
+  slaDue: number;
+  slaMet: number;
+  slaRate?: number;
+  /** Open conversations now. */
+  open: number;
+  incidents: IncidentLine[];
+}
+
+export interface GoalLine {
+  goal: Goal;
+  actual?: number;
+  progress?: number;
+}
+
+export interface DigestReport {
+  workspace: string;
+  from: Date;
+  to: Date;
+  timeZone: string;
+  /** The local days of the range. */
+  days: string[];
+  accounts: AccountFigures[];
+  totals: Week & { previous: Week };
+  top: PostLine[];
+  bottom: PostLine[];
+  engagementByDay: { day: string; network: NetworkId; engagement: number }[];
+  sentimentByDay: ({ day: string } & Record<Sentiment, number>)[];
+  workflow: WorkflowFigures;
+  goals: GoalLine[];
+}
+
+const approvedStatuses = new Set(['approved', 'scheduled', 'publishing', 'published', 'failed']);
+const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+
+function week(totals: readonly AccountTotals[], growth: number | undefined, followers: number | undefined): Week {
+  const posts = sum(totals.map((t) => t.posts));
+  const engagement = sum(totals.map((t) => t.engagement));
+  const impressions = sum(totals.map((t) => t.impressions));
+  const rate = engagementRate({ posts, engagement, impressions, ...(followers !== undefined ? { followers } : {}) });
+  return { posts, engagement, impressions, ...(growth !== undefined ? { growth } : {}), ...(rate !== undefined ? { rate } : {}) };
+}
+
+/**
+ * The workspace's week from its accounts': sums, growth when any account has it, and the rate
+ * weighted like each account's (engagement per impression, else per post and per follower).
+ */
+function combined(accounts: readonly (Week & { followers?: number })[]): Week {
+  const posts = sum(accounts.map((a) => a.posts));
+  const engagement = sum(accounts.map((a) => a.engagement));
+  const impressions = sum(accounts.map((a) => a.impressions));
+  const withGrowth = accounts.filter((a) => a.growth !== undefined);
+  const reach = accounts.filter((a) => a.followers !== undefined && a.posts > 0);
+  const rate = impressions > 0 ? engagement / impressions : reach.length > 0 ? sum(reach.map((a) => a.engagement)) / sum(reach.map((a) => a.posts * a.followers!)) : undefined;
+  return { posts, engagement, impressions, ...(withGrowth.length > 0 ? { growth: sum(withGrowth.map((a) => a.growth!)) } : {}), ...(rate !== undefined && Number.isFinite(rate) ? { rate } : {}) };
+}
+
+/** Followers at the end of each UTC day before `at` (the last reading before the range starts or ends). */
+async function followersBefore(app: FlowContext, workspace: string, at: Date): Promise<Map<string, number>> {
+  return app.stores.metrics.followersOn(workspace, utcDay(new Date(at.getTime() - 1)));
+}
+
+export async function computeReport(app: FlowContext, settings: WorkspaceSettings, range: { from: Date; to: Date; accountId?: string }): Promise<DigestReport> {
+  const { workspace } = settings;
+  const timeZone = settings.digest?.timeZone ?? settings.timezone ?? 'UTC';
+  const { from, to } = range;
+  const before = previousRange(from, to);
+  const accounts = (await app.stores.accounts.list(workspace)).filter((a) => !range.accountId || a.id === range.accountId);
+  const ids = new Set(accounts.map((a) => a.id));
+  const wanted = (accountId: string): boolean => ids.has(accountId);
+
+  const [current, previous, startCounts, endCounts, prevStartCounts, published] = await Promise.all([
+    app.stores.metrics.totals(workspace, from, to),
+    app.stores.metrics.totals(workspace, before.from, before.to),
+    followersBefore(app, workspace, from),
+    followersBefore(app, workspace, to),
+    followersBefore(app, workspace, before.from),
+    app.stores.metrics.published(workspace, from, to, range.accountId),
+  ]);
+
+  const growthOf = (accountId: string, start: Map<string, number>, end: Map<string, number>): number | undefined => {
+    const a = start.get(accountId);
+    const b = end.get(accountId);
+    return a !== undefined && b !== undefined ? b - a : undefined;
+  };
+  const figures: AccountFigures[] = accounts.map((account: Account) => {
+    const mine = current.filter((t) => t.accountId === account.id);
+    const theirs = previous.filter((t) => t.accountId === account.id);
+    const followers = endCounts.get(account.id);
+    return {
+      accountId: account.id,
+      network: account.network,
+      handle: account.handle,
+      ...(followers !== undefined ? { followers } : {}),
+      ...week(mine, growthOf(account.id, startCounts, endCounts), followers),
+      previous: week(theirs, growthOf(account.id, prevStartCounts, startCounts), startCounts.get(account.id)),
+    };
+  });
+  const totals = { ...combined(figures), previous: combined(figures.map((f) => ({ ...f.previous, ...(startCounts.has(f.accountId) ? { followers: startCounts.get(f.accountId)! } : {}) }))) };
+
+  // Top and bottom posts: those with counters, by engagement (ties: the earlier post first).
+  const handles = new Map(accounts.map((a) => [a.id, a.handle]));
+  const line = (p: Publication): PostLine => ({ id: p.id, network: p.network, handle: handles.get(p.accountId) ?? p.accountId, url: p.url ?? '', excerpt: p.excerpt, engagement: p.engagement ?? 0 });
+  const measured = published.filter((p) => p.engagement !== undefined && wanted(p.accountId));
+  const ranked = [...measured].sort((a, b) => (b.engagement ?? 0) - (a.engagement ?? 0) || a.publishedAt!.getTime() - b.publishedAt!.getTime());
+  const top = ranked.slice(0, TOP_POSTS).map(line);
+  const bottom = ranked.length > TOP_POSTS ? ranked.slice(-Math.min(TOP_POSTS, ranked.length - TOP_POSTS)).reverse().map(line) : [];
+
+  const days = daysOf(from, to, timeZone);
+  const networksSeen = [...new Set(accounts.map((a) => a.network))].sort();
+  const engagementByDay = days.flatMap((day) =>
+    networksSeen.map((network) => ({
+      day,
+      network,
+      engagement: sum(published.filter((p) => wanted(p.accountId) && p.network === network && dayIn(p.publishedAt!, timeZone) === day).map((p) => p.engagement ?? 0)),
+    })),
+  );
+
+  const workflow = await workflowFigures(app, workspace, from, to, timeZone, range.accountId);
+  const sentimentByDay = days.map((day) => ({ day, negative: 0, neutral: 0, positive: 0 }));
+  for (const item of workflow.items) {
+    const row = sentimentByDay.find((d) => d.day === dayIn(item.receivedAt, timeZone));
+    if (row) row[item.labels.sentiment] += 1;
+  }
+
+  const goals = settings.goals
+    .filter((goal) => !range.accountId || !goal.accountId || goal.accountId === range.accountId)
+    .map((goal): GoalLine => {
+      const scope = goal.accountId ? figures.find((f) => f.accountId === goal.accountId) : undefined;
+      const base = goal.accountId ? scope : totals;
+      const actual =
+        goal.metric === 'posts' ? base?.posts
+        : goal.metric === 'engagement' ? base?.engagement
+        : goal.metric === 'followers' ? base?.growth
+        : goal.metric === 'response' ? (workflow.figures.responseMedianMs !== undefined ? workflow.figures.responseMedianMs / 60_000 : undefined)
+        : workflow.figures.slaRate !== undefined ? workflow.figures.slaRate * 100 : undefined;
+      const progress = goalProgress(goal, actual);
+      return { goal, ...(actual !== undefined ? { actual } : {}), ...(progress !== undefined ? { progress } : {}) };
+    });
+
+  return { workspace, from, to, timeZone, days, accounts: figures, totals, top, bottom, engagementByDay, sentimentByDay, workflow: workflow.figures, goals };
+}
+
+async function workflowFigures(app: FlowContext, workspace: string, from: Date, to: Date, _timeZone: string, accountId: string | undefined) {
+  const now = app.clock.now();
+  const [decided, due, items, conversations, open, incidents] = await Promise.all([
+    app.stores.drafts.decidedBetween(workspace, from, to),
+    app.stores.metrics.due(workspace, from, to),
+    app.stores.inbox.receivedBetween(workspace, from, to),
+    app.stores.inbox.conversationsBetween(workspace, from, to),
+    app.stores.inbox.openCount(workspace),
+    app.stores.crisis.openedBetween(workspace, from, to),
+  ]);
+  const forAccount = <T extends { accountId: string }>(rows: T[]): T[] => (accountId ? rows.filter((r) => r.accountId === accountId) : rows);
+
+  const approved = decided.filter((d) => d.decidedAt && approvedStatuses.has(d.status));
+  const approvalMedianMs = quantile(approved.map((d) => d.decidedAt!.getTime() - d.createdAt.getTime()), 0.5);
+
+  const dueRows = forAccount(due);
+  const onTime = dueRows.filter((p) => p.status === 'published' && p.publishedAt && p.publishedAt.getTime() - p.dueAt.getTime() <= ON_TIME_MS).length;
+  const failed = dueRows.filter((p) => p.status === 'failed').length;
+
+  const received = forAccount(items);
+  const inbox = { total: received.length, negative: 0, neutral: 0, positive: 0 };
+  for (const item of received) inbox[item.labels.sentiment] += 1;
+
+  const started = forAccount(conversations);
+  const answered = started.filter((c) => c.firstResponseAt);
+  const responses = answered.map((c) => c.firstResponseAt!.getTime() - c.createdAt.getTime());
+  const responseMedianMs = quantile(responses, 0.5);
+  const responseP90Ms = quantile(responses, 0.9);
+  const slaDue = started.filter((c) => c.slaDueAt && (c.slaDueAt.getTime() <= now.getTime() || c.firstResponseAt));
+  const slaMet = slaDue.filter((c) => c.firstResponseAt && c.firstResponseAt.getTime() <= c.slaDueAt!.getTime()).length;
+
+  const figures: WorkflowFigures = {
+    approvals: approved.length,
+    ...(approvalMedianMs !== undefined ? { approvalMedianMs } : {}),
+    due: dueRows.length,
+    onTime,
+    ...(dueRows.length > 0 ? { onTimeRate: onTime / dueRows.length } : {}),
+    failed,
+    inbox,
+    conversations: started.length,
+    answered: answered.length,
+    ...(responseMedianMs !== undefined ? { responseMedianMs } : {}),
+    ...(responseP90Ms !== undefined ? { responseP90Ms } : {}),
+    slaDue: slaDue.length,
+    slaMet,
+    ...(slaDue.length > 0 ? { slaRate: slaMet / slaDue.length } : {}),
+    open,
+    incidents: incidents
+      .filter((incident) => !accountId || incident.accounts.includes(accountId))
+      .map((incident) => {
+        const ack = incident.summary?.timeToAcknowledgeMs ?? (incident.acknowledgedAt ? incident.acknowledgedAt.getTime() - incident.openedAt.getTime() : undefined);
+        const resolve = incident.summary?.timeToResolveMs ?? (incident.resolvedAt ? incident.resolvedAt.getTime() - incident.openedAt.getTime() : undefined);
+        return {
+          id: incident.id,
+          openedAt: incident.openedAt,
+          status: incident.status,
+          ...(incident.summary?.cause ? { cause: incident.summary.cause } : {}),
+          ...(ack !== undefined ? { timeToAcknowledgeMs: ack } : {}),
+          ...(resolve !== undefined ? { timeToResolveMs: resolve } : {}),
+        };
+      }),
+  };
+  return { figures, items: received };
+}
+

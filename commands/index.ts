@@ -4,6 +4,7 @@ import calendar from './calendar.ts';
 import crisis from './crisis.ts';
 import digest from './digest.ts';
 import draftHistory from './draft-history.ts';
+import exportCommand from './export.ts';
 import goals from './goals.ts';
 import report from './report.ts';
 import draftNew from './draft.ts';
@@ -21,6 +22,6 @@ import slots from './slots.ts';
 import voice from './voice.ts';
 
 /** Every chat command, declared once; the registry registers them on every platform. */
-export const allCommands: readonly Command[] = [help, ping, mine, policy, voice, settings, accounts, calendar, slots, pause, resume, draftNew, draftHistory, inbox, inboxRules, crisis, oncall, digest, report, goals] as readonly Command[];
+export const allCommands: readonly Command[] = [help, ping, mine, policy, voice, settings, accounts, calendar, slots, pause, resume, draftNew, draftHistory, inbox, inboxRules, crisis, oncall, digest, report, goals, exportCommand] as readonly Command[];
 
 export { allShortcuts, SHORTCUT_DRAFT } from './shortcuts.ts';

@@ -12,7 +12,8 @@ import { fitToNetwork } from '../src/core/fit.ts';
 import { isNetworkId, networkIds, networks, type NetworkId } from '../src/core/networks.ts';
 import { checkApproval, progress, type ApprovalPolicy, type ApprovalStep, type Person } from '../src/core/policy.ts';
 import { defineFlow, type FlowContext } from '../src/flow.ts';
-import { nextFreeSlot } from '../src/core/slots.ts';
+import { bestSlots } from '../src/core/best-time.ts';
+import { describeSlots, nextFreeSlot, type Slot } from '../src/core/slots.ts';
 import { parseWhenText } from '../src/core/when.ts';
 import { translator, type Translate } from '../src/i18n/catalogue.ts';
 import { JobNames } from '../src/jobs/names.ts';
@@ -250,7 +251,13 @@ async function approve(app: FlowContext, chat: ChatAdapter, event: ActionClicked
 const reasons = ['tone', 'facts', 'legal', 'typo', 'other'] as const;
 
 /** The forms a card's buttons open: which move they lead to, and their fields for this draft. */
-const forms: Record<'changes' | 'edit' | 'schedule' | 'assign', { needs: DraftAction; build(draft: Draft, t: Translate): Omit<Form, 'id'> }> = {
+/** What the schedule form suggests from the account's engagement history. */
+interface ScheduleHint {
+  at: Date;
+  slots: string;
+}
+
+const forms: Record<'changes' | 'edit' | 'schedule' | 'assign', { needs: DraftAction; build(draft: Draft, t: Translate, hint?: ScheduleHint): Omit<Form, 'id'> }> = {
   changes: {
     needs: 'request_changes',
     build: (_draft, t) => ({
@@ -275,10 +282,18 @@ const forms: Record<'changes' | 'edit' | 'schedule' | 'assign', { needs: DraftAc
   },
   schedule: {
     needs: 'schedule',
-    build: (draft, t) => ({
+    build: (draft, t, hint) => ({
       title: t('draft.form.schedule.title'),
       submitLabel: t('draft.form.save'),
-      fields: [{ kind: 'datetime', id: 'when', label: t('draft.form.schedule.when'), required: true, ...(draft.scheduledAt ? { initial: draft.scheduledAt } : {}) }],
+      fields: [
+        {
+          kind: 'datetime',
+          id: 'when',
+          label: hint ? t('draft.form.schedule.whenSuggested', { slots: hint.slots }) : t('draft.form.schedule.when'),
+          required: true,
+          ...(draft.scheduledAt ? { initial: draft.scheduledAt } : hint ? { initial: hint.at } : {}),
+        },
+      ],
     }),
   },
   assign: {
@@ -294,6 +309,33 @@ const forms: Record<'changes' | 'edit' | 'schedule' | 'assign', { needs: DraftAc
   },
 };
 
+/** History read for the best time to post: enough weeks to see a pattern, bounded. */
+const HISTORY_POSTS = 500;
+
+/** Best hours of the week for the first of the networks with a connected account and history. */
+async function learnedSlots(app: FlowContext, workspace: string, networks: readonly NetworkId[], zone: string): Promise<{ network: NetworkId; slots: Slot[] } | undefined> {
+  const team = (await app.stores.metrics.history({ workspace }, HISTORY_POSTS * 4)).map((p) => ({ at: p.publishedAt, engagement: p.engagement }));
+  if (team.length === 0) return undefined;
+  for (const network of networks) {
+    const account = await app.stores.accounts.forNetwork(workspace, network);
+    if (!account) continue;
+    const own = (await app.stores.metrics.history({ accountId: account.id }, HISTORY_POSTS)).map((p) => ({ at: p.publishedAt, engagement: p.engagement }));
+    const slots = bestSlots(own, team, zone);
+    if (slots?.length) return { network, slots };
+  }
+  return undefined;
+}
+
+/** The schedule form's suggestion: the next free best hour, and the best hours in words. */
+async function scheduleHint(app: FlowContext, draft: Draft): Promise<ScheduleHint | undefined> {
+  const settings = await app.stores.settings.get(draft.workspace);
+  const zone = settings.timezone ?? 'UTC';
+  const learned = await learnedSlots(app, draft.workspace, draft.networks, zone);
+  if (!learned) return undefined;
+  const at = nextFreeSlot(learned.slots, app.clock.now(), zone, [], QUEUE_GAP_MS);
+  return at ? { at, slots: `${describeSlots(learned.slots)} (${zone})` } : undefined;
+}
+
 async function onAction(app: FlowContext, event: ActionClicked, id: ActionId, chat: ChatAdapter): Promise<void> {
   const t = translator(event.actor.locale);
   const action = id.action === 'more' ? event.value ?? '' : id.action;
@@ -306,7 +348,8 @@ async function onAction(app: FlowContext, event: ActionClicked, id: ActionId, ch
     case 'assign': {
       const form = forms[action];
       const draft = await load(app, id.entityId, t, form.needs);
-      return event.respond.openForm({ id: draftAction(action, draft), ...form.build(draft, t) });
+      const hint = action === 'schedule' ? await scheduleHint(app, draft) : undefined;
+      return event.respond.openForm({ id: draftAction(action, draft), ...form.build(draft, t, hint) });
     }
     case 'reject': {
       const draft = await load(app, id.entityId, t, 'reject');
@@ -322,7 +365,8 @@ async function onAction(app: FlowContext, event: ActionClicked, id: ActionId, ch
       const draft = await load(app, id.entityId, t, 'schedule');
       const settings = await app.stores.settings.get(draft.workspace);
       const zone = settings.timezone ?? 'UTC';
-      const own = draft.networks.map((network) => settings.slots.find((s) => s.network === network)).find(Boolean);
+      // The account's own slots; without any, its best hours of the week from engagement history.
+      const own = draft.networks.map((network) => settings.slots.find((s) => s.network === network)).find(Boolean) ?? (await learnedSlots(app, draft.workspace, draft.networks, zone));
       if (!own) throw new UserError('no_slots', t('queue.noSlots', { networks: draft.networks.join(', ') }));
       const others = await app.stores.drafts.list(draft.workspace, { statuses: ['scheduled', 'approved', 'pending'], limit: 500 });
       const taken = others.filter((d) => d.id !== draft.id && d.scheduledAt && d.networks.includes(own.network)).map((d) => d.scheduledAt!);

@@ -1,4 +1,4 @@
-import type { Image } from '../src/chat/port.ts';
+import type { FileUpload } from '../src/chat/port.ts';
 import { renderChart } from '../src/charts/render.ts';
 import { networks, type NetworkId } from '../src/core/networks.ts';
 import type { Translate } from '../src/i18n/catalogue.ts';
@@ -27,10 +27,10 @@ function busiest<T extends { day: string }>(rows: readonly T[], value: (row: T) 
   return best && best.value > 0 ? best : undefined;
 }
 
-export async function digestCharts(report: DigestReport, t: Translate, locale: string): Promise<Image[]> {
+export async function digestCharts(report: DigestReport, t: Translate, locale: string): Promise<FileUpload[]> {
   const number = new Intl.NumberFormat(locale);
   const order = report.days.map((day) => dayLabel(day, locale));
-  const images: Image[] = [];
+  const images: FileUpload[] = [];
 
   const used = [...new Set(report.engagementByDay.map((row) => row.network))];
   if (used.length > 0) {
@@ -48,7 +48,7 @@ export async function digestCharts(report: DigestReport, t: Translate, locale: s
     });
     const totals = used.map((network) => `${networks[network].label} ${number.format(report.engagementByDay.filter((r) => r.network === network).reduce((a, r) => a + r.engagement, 0))}`).join(', ');
     const peak = busiest(report.engagementByDay, (r) => r.engagement);
-    images.push({ png, filename: 'engagement-per-day.png', title: t('digest.chart.engagement'), alt: t('digest.chart.engagementAlt', { totals, peak: peak ? `${dayLabel(peak.day, locale)} (${number.format(peak.value)})` : '—' }) });
+    images.push({ data: png, mimeType: 'image/png', filename: 'engagement-per-day.png', title: t('digest.chart.engagement'), alt: t('digest.chart.engagementAlt', { totals, peak: peak ? `${dayLabel(peak.day, locale)} (${number.format(peak.value)})` : '—' }) });
   }
 
   const sentiments = ['negative', 'neutral', 'positive'] as const;
@@ -67,7 +67,8 @@ export async function digestCharts(report: DigestReport, t: Translate, locale: s
   const inbox = report.workflow.inbox;
   const peak = busiest(report.sentimentByDay, (r) => r.negative + r.neutral + r.positive);
   images.push({
-    png,
+    data: png,
+    mimeType: 'image/png',
     filename: 'inbound-sentiment-per-day.png',
     title: t('digest.chart.sentiment'),
     alt: t('digest.chart.sentimentAlt', { total: number.format(inbox.total), negative: number.format(inbox.negative), neutral: number.format(inbox.neutral), positive: number.format(inbox.positive), peak: peak ? `${dayLabel(peak.day, locale)} (${number.format(peak.value)})` : '—' }),

@@ -62,7 +62,7 @@ export async function postReport(app: FlowContext, chat: ChatAdapter, where: Con
   const charts = await digestCharts(report, t, intlTag(locale));
   for (const [index, image] of charts.entries()) {
     await once(`chart-${index}`, async () => {
-      await paced(app, where, () => chat.uploadImage(where, image));
+      await paced(app, where, () => chat.uploadFile(where, image));
       return where;
     });
   }

@@ -178,10 +178,13 @@ export interface ShortcutDeclaration {
   description: string;
 }
 
-export interface Image {
-  png: Buffer;
-  alt: string;
+/** A file Herald attaches to a message: a chart (with its alt text), a CSV export. */
+export interface FileUpload {
+  data: Buffer;
   filename: string;
+  mimeType: string;
+  /** Alt text; every image has one. */
+  alt?: string;
   title?: string;
 }
 
@@ -206,7 +209,8 @@ export interface ChatAdapter {
    * starts the thread (no message); on Slack every message has one already.
    */
   openThread(ref: ConversationRef): Promise<void>;
-  uploadImage(where: ConversationRef, image: Image): Promise<void>;
+  /** Attaches a file in the channel, or in the thread when `where` names a message or thread. */
+  uploadFile(where: ConversationRef, file: FileUpload): Promise<void>;
   /** A direct message to a person. */
   notifyUser(user: UserRef, message: Message): Promise<ConversationRef>;
   membership(user: UserRef): Promise<Membership>;

@@ -383,6 +383,9 @@ const en = {
   'goals.workspace': "all accounts",
   'goals.incomplete': "A goal needs both metric and target, e.g. /herald goals metric:posts target:15 (target:0 removes it).",
   'goals.badSla': "An SLA goal is a percentage, 0 to 100.",
+  'export.dm': "Your Herald export ({range}): {posts} posts and {items} inbox items, as CSV.",
+  'export.sent': "Export ready: {posts} posts and {items} inbox items. The CSV files are in your direct messages.",
+  'draft.form.schedule.whenSuggested': "Publish at (UTC) — best times from engagement: {slots}",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -765,6 +768,9 @@ const fr: Record<MessageKey, string> = {
   'goals.workspace': "tous les comptes",
   'goals.incomplete': "Un objectif demande metric et target, par ex. /herald goals metric:posts target:15 (target:0 le supprime).",
   'goals.badSla': "Un objectif de SLA est un pourcentage, de 0 à 100.",
+  'export.dm': "Votre export Herald ({range}) : {posts} publications et {items} éléments reçus, en CSV.",
+  'export.sent': "Export prêt : {posts} publications et {items} éléments reçus. Les fichiers CSV sont dans vos messages privés.",
+  'draft.form.schedule.whenSuggested': "Publier le (UTC) — meilleurs moments selon l’engagement : {slots}",
 };
 
 const ro: Record<MessageKey, string> = {
@@ -1145,6 +1151,9 @@ const ro: Record<MessageKey, string> = {
   'goals.workspace': "toate conturile",
   'goals.incomplete': "Un obiectiv are nevoie de metric și target, de ex. /herald goals metric:posts target:15 (target:0 îl șterge).",
   'goals.badSla': "Un obiectiv SLA este un procent, între 0 și 100.",
+  'export.dm': "Exportul dumneavoastră Herald ({range}): {posts} postări și {items} elemente primite, în CSV.",
+  'export.sent': "Export gata: {posts} postări și {items} elemente primite. Fișierele CSV sunt în mesajele dumneavoastră directe.",
+  'draft.form.schedule.whenSuggested': "Publică la (UTC) — cele mai bune momente după interacțiuni: {slots}",
 };
 
 export const catalogue: Record<Locale, Record<MessageKey, string>> = { en, fr, ro };

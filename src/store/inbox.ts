@@ -172,6 +172,8 @@ export interface InboxStore {
   cursor(accountId: string): Promise<InboxCursor>;
   saveCursor(cursor: InboxCursor): Promise<void>;
 
+  /** Items received in [from, to) for an export: what they were, never who wrote them or what they said. */
+  exportItems(workspace: string, from: Date, to: Date): Promise<Pick<StoredItem, 'id' | 'accountId' | 'network' | 'kind' | 'receivedAt' | 'labels' | 'conversationId' | 'starts'>[]>;
   /** What the digest counts of the items received in [from, to). */
   receivedBetween(workspace: string, from: Date, to: Date): Promise<Pick<StoredItem, 'accountId' | 'receivedAt' | 'labels'>[]>;
   /** Conversations started in [from, to), for response times and SLA compliance. */
@@ -338,6 +340,10 @@ export function createInboxStore(db: Db, clock: Clock): InboxStore {
     },
     async saveCursor({ accountId, ...rest }) {
       await cursors.updateOne({ _id: accountId }, { $set: rest }, { upsert: true });
+    },
+    async exportItems(workspace, from, to) {
+      const found = await items.find({ workspace, receivedAt: { $gte: from, $lt: to } }, { projection: { accountId: 1, network: 1, kind: 1, receivedAt: 1, labels: 1, conversationId: 1, starts: 1 } }).sort({ receivedAt: 1 }).toArray();
+      return found.map((doc) => fromDoc<StoredItem>(doc as Doc<StoredItem>));
     },
     async receivedBetween(workspace, from, to) {
       const found = await items.find({ workspace, receivedAt: { $gte: from, $lt: to } }, { projection: { accountId: 1, receivedAt: 1, labels: 1 } }).toArray();

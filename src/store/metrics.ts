@@ -100,8 +100,8 @@ export interface MetricsStore {
   due(workspace: string, from: Date, to: Date): Promise<Pick<Publication, 'id' | 'accountId' | 'network' | 'status' | 'dueAt' | 'publishedAt' | 'reason'>[]>;
   /** Each account's last follower count on or before a UTC day. */
   followersOn(workspace: string, day: string): Promise<Map<string, number>>;
-  /** Publications of an account with counters, for the best time to post (newest first, bounded). */
-  history(accountId: string, limit: number): Promise<Pick<Publication, 'publishedAt' | 'engagement'>[]>;
+  /** Publications with counters, for the best time to post: one account's, or the workspace's (newest first, bounded). */
+  history(scope: { accountId: string } | { workspace: string }, limit: number): Promise<{ publishedAt: Date; engagement: number }[]>;
   /** Deletes raw snapshots taken before the cutoff (the publications keep their latest counters). */
   purgeSnapshotsBefore(cutoff: Date): Promise<number>;
 }
@@ -207,13 +207,13 @@ export function createMetricsStore(db: Db, clock: Clock): MetricsStore {
       return counts;
     },
 
-    async history(accountId, limit) {
+    async history(scope, limit) {
       const found = await publications
-        .find({ accountId, status: 'published', engagement: { $exists: true } }, { projection: { publishedAt: 1, engagement: 1 } })
+        .find({ ...scope, status: 'published', engagement: { $exists: true } }, { projection: { publishedAt: 1, engagement: 1 } })
         .sort({ publishedAt: -1 })
         .limit(limit)
         .toArray();
-      return found.map((doc) => ({ ...(doc.publishedAt ? { publishedAt: doc.publishedAt } : {}), ...(doc.engagement !== undefined ? { engagement: doc.engagement } : {}) }));
+      return found.filter((doc) => doc.publishedAt && doc.engagement !== undefined).map((doc) => ({ publishedAt: doc.publishedAt!, engagement: doc.engagement! }));
     },
 
     async purgeSnapshotsBefore(cutoff) {

@@ -82,7 +82,7 @@ for (const [platform, createHarness] of platforms) {
           const ref = [...cards.values()].at(-1);
           if (!ref) throw new UserError('no_card', 'Post a demo card first.');
           const thread = await chat.reply(ref, { text: 'Chart below' });
-          await chat.uploadImage(thread, { png: solidPng(64, 32), alt: 'Engagement per day, flat', filename: 'chart.png', title: 'Engagement' });
+          await chat.uploadFile(thread, { data: solidPng(64, 32), mimeType: 'image/png', alt: 'Engagement per day, flat', filename: 'chart.png', title: 'Engagement' });
         },
       }) as unknown as Command,
       defineCommand({

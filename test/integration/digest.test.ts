@@ -5,6 +5,7 @@ import { checkDigests } from '../../flows/digest.ts';
 import { digestMessage } from '../../flows/digest-card.ts';
 import { computeReport, type DigestReport } from '../../flows/digest-report.ts';
 import { allFlows } from '../../flows/index.ts';
+import { bestSlots } from '../../src/core/best-time.ts';
 import type { Herald } from '../../src/app.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import { translator } from '../../src/i18n/catalogue.ts';
@@ -208,6 +209,31 @@ describe('weekly digest', () => {
     expect(thread.map((m) => m.text).join('\n')).toContain('brand.bsky.social');
   });
 
+  it('exports the week as two CSV files in a direct message: posts with metrics, inbox items with response times', async () => {
+    await harness.runCommand(harness.users.admin, 'herald export', { range: '2026-03-23..2026-03-29' });
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.startsWith('Export ready')), 15_000);
+    const files = await harness.waitFor(() => {
+      const found = harness.dmsTo(harness.users.admin).flatMap((m) => m.images).filter((f) => f.filename?.endsWith('.csv'));
+      return found.length >= 2 && found;
+    }, 15_000);
+    const rows = (name: string): string[][] => {
+      const text = files.find((f) => f.filename?.startsWith(name))!.data!.toString('utf8');
+      return text.trim().split('\r\n').map((line) => line.split(','));
+    };
+    const posts = rows('herald-posts_2026-03-23_2026-03-29');
+    expect(posts[0]!.slice(0, 5)).toEqual(['published_at', 'due_at', 'network', 'account', 'status']);
+    const published = history.publications.filter((p) => p.status === 'published' && inWeek(p.publishedAt));
+    const failed = history.publications.filter((p) => p.status === 'failed' && inWeek(p.dueAt));
+    expect(posts.slice(1).filter((r) => r[4] === 'published')).toHaveLength(published.length);
+    expect(posts.slice(1).filter((r) => r[4] === 'failed')).toHaveLength(failed.length);
+    expect(total(posts.slice(1).filter((r) => r[4] === 'published').map((r) => Number(r[12])))).toBe(total(published.map((p) => p.engagement!)));
+    const items = rows('herald-inbox_2026-03-23_2026-03-29');
+    expect(items.slice(1)).toHaveLength(history.items.filter((i) => inWeek(i.receivedAt)).length);
+    // Nobody's words or name leave Herald in an export.
+    expect(items[0]).not.toContain('author');
+    expect(items[0]).not.toContain('text');
+  });
+
   const titled = (range: string): ObservedMessage[] => digests().filter((m) => m.text.startsWith(`Weekly digest · ${range}`));
 
   it('a digest missed while Herald was down goes out when it is back, marked late, and never twice', async () => {
@@ -267,6 +293,22 @@ describe('weekly digest', () => {
     expect(titled('12 Oct 2026 – 18 Oct 2026')[0]!.text).not.toContain('late');
     expect(titled('19 Oct 2026 – 25 Oct 2026')[0]!.text).not.toContain('late');
   }, 120_000);
+
+  it('with no posting slots, "Add to queue" takes the account’s best hour of the week from its engagement history', async () => {
+    const text = `Queued by engagement ${Date.now()}`;
+    await harness.runCommand(harness.users.member, 'draft new', { text, networks: 'bluesky' });
+    const doc = await eventually(() => database.db.collection('drafts').findOne({ text, card: { $exists: true } }), 15_000);
+    const card = (await import('../../src/chat/port.ts')).parseRef(String(doc.card))!;
+    const more = await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.ref.message === card.message)?.selects[0]);
+    await harness.selectOption(harness.users.member, card, more.actionId, 'queue');
+    const scheduled = await eventually(() => database.db.collection('drafts').findOne({ _id: doc._id, scheduledAt: { $exists: true } }), 15_000);
+    const bluesky = accounts.find((a) => a.network === 'bluesky')!;
+    const posts = history.publications.filter((p) => p.status === 'published').map((p) => ({ at: p.publishedAt!, engagement: p.engagement!, accountId: p.accountId }));
+    const best = bestSlots(posts.filter((p) => p.accountId === bluesky.id), posts, 'UTC')!;
+    const at = scheduled.scheduledAt as Date;
+    expect(best.some((slot) => slot.days.includes(at.getUTCDay()) && slot.hour === at.getUTCHours() && at.getUTCMinutes() === 0)).toBe(true);
+    expect(at.getTime()).toBeGreaterThan(clock.now().getTime());
+  });
 
   it('writes numbers, dates and words the workspace’s way in French and Romanian', () => {
     const fr = digestMessage(report, translator('fr'), 'fr');

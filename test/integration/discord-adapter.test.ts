@@ -230,7 +230,7 @@ describe('discord adapter', () => {
     const first = await h.adapter.reply(card, { text: 'Chart below' });
     expect(first).toMatchObject({ channel: ids.channels.approvals, thread: card.message });
     const png = solidPng(64, 32);
-    await h.adapter.uploadImage(first, { png, alt: 'Reach per day, rising', filename: 'reach.png', title: 'Reach' });
+    await h.adapter.uploadFile(first, { data: png, mimeType: 'image/png', alt: 'Reach per day, rising', filename: 'reach.png', title: 'Reach' });
     await h.adapter.reply(card, { text: 'One more thing' });
     const thread = h.threadOf(card);
     expect(thread.map((m) => m.text)).toEqual(['Chart below', 'Reach', 'One more thing']);

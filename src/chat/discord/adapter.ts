@@ -217,7 +217,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): ChatAdapte
     update: (ref, message) => outgoing.update(ref, message),
     reply: (parent, message) => outgoing.reply(parent, message),
     openThread: (ref) => outgoing.openThread(ref),
-    uploadImage: (where, image) => outgoing.uploadImage(where, image),
+    uploadFile: (where, file) => outgoing.uploadFile(where, file),
     notifyUser: (user, message) => outgoing.notifyUser(user, message),
     membership: (user) => outgoing.membership(user),
     groupMembers: (workspace, group) => outgoing.groupMembers(workspace, group),

@@ -129,17 +129,17 @@ export function createOutgoing(deps: { rest: REST; gateway: Gateway; guildId?: s
       }
       return post({ ...parent, thread: await threadOf(parent.channel, parent.message) }, message);
     },
-    async uploadImage(where, image) {
-      const filename = image.filename.toLowerCase().endsWith('.png') ? image.filename : `${image.filename}.png`;
+    async uploadFile(where, file) {
+      const { filename } = file;
       await rest.post(Routes.channelMessages(where.thread ?? where.channel), {
         body: {
-          ...(image.title ? { content: truncate(image.title, 2000) } : {}),
-          attachments: [{ id: 0, filename, description: truncate(image.alt, ATTACHMENT_DESCRIPTION_MAX) }],
+          ...(file.title ? { content: truncate(file.title, 2000) } : {}),
+          attachments: [{ id: 0, filename, ...(file.alt ? { description: truncate(file.alt, ATTACHMENT_DESCRIPTION_MAX) } : {}) }],
           allowed_mentions: { parse: [] },
           nonce: nonce(),
           enforce_nonce: true,
         },
-        files: [{ key: 'files[0]', name: filename, data: image.png, contentType: 'image/png' }],
+        files: [{ key: 'files[0]', name: filename, data: file.data, contentType: file.mimeType }],
       });
     },
     async notifyUser(user, message) {

@@ -4,7 +4,7 @@
  * Gaps Discord leaves that the neutral model can express:
  * - Buttons have no confirm dialog. A button with `confirm` renders as a plain button; the flow behind
  *   it must treat the click as the decision (or ask again with a form or an ephemeral card).
- * - Embed images have no alt text; the alt is dropped (uploads via uploadImage keep theirs).
+ * - Embed images have no alt text; the alt is dropped (uploads via uploadFile keep theirs).
  * - Modals have no custom submit label; `submitLabel` is dropped (Discord shows "Submit").
  */
 import { AllowedMentionsTypes, ButtonStyle, ComponentType, SelectMenuDefaultValueType, TextInputStyle } from 'discord.js';

@@ -322,10 +322,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): ChatAdapter {
       return ref(parent.workspace, res.channel ?? parent.channel, res.ts, thread);
     },
 
-    async uploadImage(where, image) {
+    async uploadFile(where, file) {
       assertSlack(where);
       const thread = where.thread ?? where.message;
-      const upload = { channel_id: where.channel, file: image.png, filename: image.filename, title: image.title ?? image.filename, alt_text: image.alt };
+      const upload = { channel_id: where.channel, file: file.data, filename: file.filename, title: file.title ?? file.filename, ...(file.alt ? { alt_text: file.alt } : {}) };
       await web.filesUploadV2(thread ? { ...upload, thread_ts: thread } : upload);
     },
 

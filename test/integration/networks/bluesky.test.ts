@@ -151,6 +151,27 @@ describe('Bluesky connector on a local AT Protocol network', () => {
     expect(parentUri).toBe(result.posts[1]!.remoteId);
   });
 
+  it('reads a post’s likes, reposts, replies and quotes and the account’s followers as other people act', async () => {
+    const gina = await createAccount('gina');
+    const brand = connector(gina);
+    const published = await brand.publish(input([`Metrics ${randomBytes(3).toString('hex')}`]));
+    const post = published.posts[0]!;
+    await waitForIndexing(net.control);
+    expect(await brand.fetchMetrics!([post.remoteId])).toEqual([{ remoteId: post.remoteId, likes: 0, reposts: 0, replies: 0, quotes: 0 }]);
+    const cid = ((await xrpc(net.pds, 'com.atproto.repo.getRecord', { query: { repo: gina.did, collection: 'app.bsky.feed.post', rkey: rkeyOf(post.remoteId) } })).cid) as string;
+    const subject = { uri: post.remoteId, cid };
+    const write = (collection: string, record: Json): Promise<unknown> =>
+      xrpc(net.pds, 'com.atproto.repo.createRecord', { body: { repo: bob.did, collection, record: { $type: collection, createdAt: new Date().toISOString(), ...record } }, token: bob.accessJwt });
+    await write('app.bsky.feed.like', { subject });
+    await write('app.bsky.feed.repost', { subject });
+    await write('app.bsky.feed.post', { text: 'Agreed!', reply: { root: subject, parent: subject } });
+    await write('app.bsky.feed.post', { text: 'Look at this', embed: { $type: 'app.bsky.embed.record', record: subject } });
+    await write('app.bsky.graph.follow', { subject: gina.did });
+    await waitForIndexing(net.control);
+    expect(await brand.fetchMetrics!([post.remoteId])).toEqual([{ remoteId: post.remoteId, likes: 1, reposts: 1, replies: 1, quotes: 1 }]);
+    expect(await brand.followers!()).toBe(1);
+  });
+
   it('publishing the same input twice makes one set of records', async () => {
     const carol = await createAccount('carol');
     const net2 = connector(carol);

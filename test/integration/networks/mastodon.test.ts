@@ -261,6 +261,33 @@ describe('Mastodon connector on GoToSocial', () => {
   });
 });
 
+describe('metrics for the digest (GoToSocial)', () => {
+  it('reads a post’s likes, reposts and replies and the account’s followers as other people act', async () => {
+    const fan = await gts.createAccount(`fan${randomUUID().slice(0, 6)}`);
+    const as = (token: string, path: string, body?: unknown) =>
+      fetch(`${gts.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }).then(async (res) => {
+        expect(res.status).toBe(200);
+        return (await res.json()) as { id: string };
+      });
+    const before = await net.followers!();
+    const published = await net.publish(input([`Metrics ${randomUUID().slice(0, 8)}`]));
+    const id = published.posts[0]!.remoteId;
+    expect(await net.fetchMetrics!([id])).toEqual([{ remoteId: id, likes: 0, reposts: 0, replies: 0 }]);
+    await as(fan.accessToken, `/api/v1/statuses/${id}/favourite`);
+    await as(fan.accessToken, `/api/v1/statuses/${id}/reblog`);
+    await as(fan.accessToken, '/api/v1/statuses', { status: 'Nice one!', in_reply_to_id: id, visibility: 'public' });
+    const relationship = (await as(fan.accessToken, `/api/v1/accounts/${gts.account.id}/follow`)) as { id: string; requested?: boolean };
+    // A locked account (GoToSocial's default) approves its followers.
+    if (relationship.requested) await as(gts.account.accessToken, `/api/v1/follow_requests/${fan.id}/authorize`);
+    expect(await net.fetchMetrics!([id])).toEqual([{ remoteId: id, likes: 1, reposts: 1, replies: 1 }]);
+    expect(await net.followers!()).toBe(before + 1);
+    // A deleted post has no metrics any more; the others are still read.
+    const gone = await net.publish(input([`Gone ${randomUUID().slice(0, 8)}`]));
+    await net.delete(gone.posts[0]!.remoteId);
+    expect((await net.fetchMetrics!([gone.posts[0]!.remoteId, id])).map((m) => m.remoteId)).toEqual([id]);
+  });
+});
+
 describe('recognising a status by its text', () => {
   it('reads Mastodon’s HTML back as the text that was sent', () => {
     const html =

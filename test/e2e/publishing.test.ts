@@ -283,13 +283,13 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
 
   it('"Add to queue" takes the next free posting slot of the account', async () => {
     await harness.runCommand(harness.users.admin, 'herald slots', { network: 'mastodon', times: 'mon-sun 08:00, 20:00' });
-    await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.startsWith('Posting slots for mastodon')));
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.startsWith('Posting slots for mastodon')), 15_000);
     const queued: string[] = [];
     for (const text of ['Queued post one.', 'Queued post two.']) {
       await harness.runCommand(harness.users.member, 'draft new', { text, networks: 'mastodon' });
       const doc = await eventually(() => database.db.collection('drafts').findOne({ text, card: { $exists: true } }));
       const card = parseRef(String(doc.card))!;
-      const more = await harness.waitFor(() => cardText(card)?.selects[0]);
+      const more = await harness.waitFor(() => cardText(card)?.selects[0], 15_000);
       await harness.selectOption(harness.users.member, card, more.actionId, 'queue');
       const scheduled = await eventually(() => database.db.collection('drafts').findOne({ _id: doc._id, scheduledAt: { $exists: true } }));
       queued.push((scheduled.scheduledAt as Date).toISOString());
@@ -299,6 +299,6 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     for (const time of local) expect(['08:00', '20:00']).toContain(time);
     expect(new Date(queued[1]!).getTime()).toBeGreaterThan(new Date(queued[0]!).getTime());
     expect(new Date(queued[1]!).getTime() - new Date(queued[0]!).getTime()).toBeLessThanOrEqual(12 * 3_600_000);
-    await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.includes('takes the next free slot')));
+    await harness.waitFor(() => harness.ephemeralsFor(harness.users.member).find((m) => m.text.includes('takes the next free slot')), 15_000);
   });
 });

@@ -173,7 +173,7 @@ async function main(): Promise<number> {
     const line = (name: string, runs: { ms: number; heap: number }[]): string =>
       `  ${name.padEnd(34)} median ${q(runs.map((r) => r.ms), 0.5).toFixed(0).padStart(6)} ms   p99 ${q(runs.map((r) => r.ms), 0.99).toFixed(0).padStart(6)} ms   peak heap +${mib(Math.max(...runs.map((r) => r.heap)))}`;
     say(`  week ${from.toISOString().slice(0, 10)} → ${to.toISOString().slice(0, 10)}: ${first.totals.posts.toLocaleString('en')} posts, ${first.totals.engagement.toLocaleString('en')} engagements; ${RUNS} runs each after a warm-up`);
-    say(line('Herald (index range + $group)', heraldRuns));
+    say(line('Herald (day buckets, by _id)', heraldRuns));
     say(line('naive (load the whole history)', naiveRuns));
     const ratio = q(naiveRuns.map((r) => r.ms), 0.5) / q(heraldRuns.map((r) => r.ms), 0.5);
     say(`  naive ÷ Herald: ${ratio.toFixed(1)}× time, ${(Math.max(...naiveRuns.map((r) => r.heap)) / Math.max(1, Math.max(...heraldRuns.map((r) => r.heap)))).toFixed(1)}× peak heap`);

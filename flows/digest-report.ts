@@ -3,7 +3,7 @@ import type { Sentiment } from '../src/core/inbox.ts';
 import type { NetworkId } from '../src/core/networks.ts';
 import type { FlowContext } from '../src/flow.ts';
 import type { Account } from '../src/store/accounts.ts';
-import type { AccountTotals, Publication } from '../src/store/metrics.ts';
+import type { DayBucket, FollowerDay } from '../src/store/metrics.ts';
 import type { WorkspaceSettings } from '../src/store/settings.ts';
 
 /**
@@ -103,10 +103,15 @@ const approvedStatuses = new Set(['approved', 'scheduled', 'publishing', 'publis
 const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
-function week(totals: readonly AccountTotals[], growth: number | undefined, followers: number | undefined): Week {
-  const posts = sum(totals.map((t) => t.posts));
-  const engagement = sum(totals.map((t) => t.engagement));
-  const impressions = sum(totals.map((t) => t.impressions));
+/** What an account's published posts in a range add up to. */
+interface Totals {
+  posts: number;
+  engagement: number;
+  impressions: number;
+}
+
+function week(totals: Totals | undefined, growth: number | undefined, followers: number | undefined): Week {
+  const { posts, engagement, impressions } = totals ?? { posts: 0, engagement: 0, impressions: 0 };
   const rate = engagementRate({ posts, engagement, impressions, ...(followers !== undefined ? { followers } : {}) });
   return { posts, engagement, impressions, ...(growth !== undefined ? { growth } : {}), ...(rate !== undefined ? { rate } : {}) };
 }
@@ -125,9 +130,75 @@ function combined(accounts: readonly (Week & { followers?: number })[]): Week {
   return { posts, engagement, impressions, ...(withGrowth.length > 0 ? { growth: sum(withGrowth.map((a) => a.growth!)) } : {}), ...(rate !== undefined && Number.isFinite(rate) ? { rate } : {}) };
 }
 
-/** Followers at the end of each UTC day before `at` (the last reading before the range starts or ends). */
-async function followersBefore(app: FlowContext, workspace: string, at: Date): Promise<Map<string, number>> {
-  return app.stores.metrics.followersOn(workspace, utcDay(new Date(at.getTime() - 1)));
+/** A published post read from its day's bucket. */
+interface Posted {
+  id: string;
+  accountId: string;
+  network: NetworkId;
+  publishedAt: Date;
+  dueAt: Date;
+  url: string;
+  excerpt: string;
+  engagement?: number;
+  impressions: number;
+}
+
+/** What the day buckets hold: the posts published in them, and the failures due in them. */
+function readBuckets(buckets: readonly DayBucket[]) {
+  const posts: Posted[] = [];
+  for (const bucket of buckets) {
+    for (const [id, p] of Object.entries(bucket.posts ?? {})) {
+      posts.push({ id, accountId: p.a, network: p.n, publishedAt: p.t, dueAt: p.d, url: p.u, excerpt: p.x, ...(p.e !== undefined ? { engagement: p.e } : {}), impressions: p.i ?? 0 });
+    }
+  }
+  return {
+    postedIn: (from: Date, to: Date): Posted[] => posts.filter((p) => p.publishedAt >= from && p.publishedAt < to),
+    /** Publications due in [from, to): the published ones (with when) and the failed ones. */
+    dueIn: (from: Date, to: Date): DueRow[] => [
+      ...posts.filter((p) => p.dueAt >= from && p.dueAt < to).map((p) => ({ accountId: p.accountId, status: 'published' as const, dueAt: p.dueAt, publishedAt: p.publishedAt })),
+      ...buckets.flatMap((b) => Object.values(b.failed ?? {})).filter((f) => f.d >= from && f.d < to).map((f) => ({ accountId: f.a, status: 'failed' as const, dueAt: f.d })),
+    ],
+  };
+}
+
+interface DueRow {
+  accountId: string;
+  status: 'published' | 'failed';
+  dueAt: Date;
+  publishedAt?: Date;
+}
+
+/** Days looked back for a follower count when a reading is missing (Herald down that day). */
+const FOLLOWER_LOOKBACK_DAYS = 2;
+const DAY_MS = 86_400_000;
+
+/** Each account's last follower count on or before the UTC day before `at` (at most a few days back). */
+function followersBefore(days: readonly FollowerDay[], at: Date): Map<string, number> {
+  const last = utcDay(new Date(at.getTime() - 1));
+  const first = utcDay(new Date(at.getTime() - 1 - FOLLOWER_LOOKBACK_DAYS * DAY_MS));
+  const counts = new Map<string, number>();
+  for (const day of [...days].sort((a, b) => (a.day < b.day ? -1 : 1))) {
+    if (day.day < first || day.day > last) continue;
+    for (const [account, n] of Object.entries(day.counts)) counts.set(account, n);
+  }
+  return counts;
+}
+
+/** The follower days those readings need. */
+function followerDaysFor(instants: readonly Date[]): string[] {
+  return instants.flatMap((at) => Array.from({ length: FOLLOWER_LOOKBACK_DAYS + 1 }, (_, back) => utcDay(new Date(at.getTime() - 1 - back * DAY_MS))));
+}
+
+function totalsOf(posts: readonly Posted[]): Map<string, Totals> {
+  const byAccount = new Map<string, Totals>();
+  for (const p of posts) {
+    const t = byAccount.get(p.accountId) ?? { posts: 0, engagement: 0, impressions: 0 };
+    t.posts += 1;
+    t.engagement += p.engagement ?? 0;
+    t.impressions += p.impressions;
+    byAccount.set(p.accountId, t);
+  }
+  return byAccount;
 }
 
 export async function computeReport(app: FlowContext, settings: WorkspaceSettings, range: { from: Date; to: Date; accountId?: string }): Promise<DigestReport> {
@@ -139,14 +210,19 @@ export async function computeReport(app: FlowContext, settings: WorkspaceSetting
   const ids = new Set(accounts.map((a) => a.id));
   const wanted = (accountId: string): boolean => ids.has(accountId);
 
-  const [current, previous, startCounts, endCounts, prevStartCounts, published] = await Promise.all([
-    app.stores.metrics.totals(workspace, from, to),
-    app.stores.metrics.totals(workspace, before.from, before.to),
-    followersBefore(app, workspace, from),
-    followersBefore(app, workspace, to),
-    followersBefore(app, workspace, before.from),
-    app.stores.metrics.published(workspace, from, to, range.accountId),
+  // The day buckets of both ranges (a day more: a post due in the range may go out just after it)
+  // and the follower readings at their ends: a few dozen primary-key reads, whatever the history.
+  const [dayBuckets, followerDays] = await Promise.all([
+    app.stores.metrics.days(workspace, utcDay(before.from), utcDay(new Date(to.getTime() + DAY_MS))),
+    app.stores.metrics.followerDays(workspace, followerDaysFor([before.from, from, to])),
   ]);
+  const buckets = readBuckets(dayBuckets);
+  const published = buckets.postedIn(from, to).filter((p) => wanted(p.accountId)).sort((a, b) => a.publishedAt.getTime() - b.publishedAt.getTime());
+  const current = totalsOf(published);
+  const previous = totalsOf(buckets.postedIn(before.from, before.to));
+  const startCounts = followersBefore(followerDays, from);
+  const endCounts = followersBefore(followerDays, to);
+  const prevStartCounts = followersBefore(followerDays, before.from);
 
   const growthOf = (accountId: string, start: Map<string, number>, end: Map<string, number>): number | undefined => {
     const a = start.get(accountId);
@@ -154,8 +230,8 @@ export async function computeReport(app: FlowContext, settings: WorkspaceSetting
     return a !== undefined && b !== undefined ? b - a : undefined;
   };
   const figures: AccountFigures[] = accounts.map((account: Account) => {
-    const mine = current.filter((t) => t.accountId === account.id);
-    const theirs = previous.filter((t) => t.accountId === account.id);
+    const mine = current.get(account.id);
+    const theirs = previous.get(account.id);
     const followers = endCounts.get(account.id);
     return {
       accountId: account.id,
@@ -170,9 +246,9 @@ export async function computeReport(app: FlowContext, settings: WorkspaceSetting
 
   // Top and bottom posts: those with counters, by engagement (ties: the earlier post first).
   const handles = new Map(accounts.map((a) => [a.id, a.handle]));
-  const line = (p: Publication): PostLine => ({ id: p.id, network: p.network, handle: handles.get(p.accountId) ?? p.accountId, url: p.url ?? '', excerpt: p.excerpt, engagement: p.engagement ?? 0 });
-  const measured = published.filter((p) => p.engagement !== undefined && wanted(p.accountId));
-  const ranked = [...measured].sort((a, b) => (b.engagement ?? 0) - (a.engagement ?? 0) || a.publishedAt!.getTime() - b.publishedAt!.getTime());
+  const line = (p: Posted): PostLine => ({ id: p.id, network: p.network, handle: handles.get(p.accountId) ?? p.accountId, url: p.url, excerpt: p.excerpt, engagement: p.engagement ?? 0 });
+  const measured = published.filter((p) => p.engagement !== undefined);
+  const ranked = [...measured].sort((a, b) => (b.engagement ?? 0) - (a.engagement ?? 0) || a.publishedAt.getTime() - b.publishedAt.getTime());
   const top = ranked.slice(0, TOP_POSTS).map(line);
   const bottom = ranked.length > TOP_POSTS ? ranked.slice(-Math.min(TOP_POSTS, ranked.length - TOP_POSTS)).reverse().map(line) : [];
 
@@ -182,11 +258,11 @@ export async function computeReport(app: FlowContext, settings: WorkspaceSetting
     networksSeen.map((network) => ({
       day,
       network,
-      engagement: sum(published.filter((p) => wanted(p.accountId) && p.network === network && dayIn(p.publishedAt!, timeZone) === day).map((p) => p.engagement ?? 0)),
+      engagement: sum(published.filter((p) => p.network === network && dayIn(p.publishedAt, timeZone) === day).map((p) => p.engagement ?? 0)),
     })),
   );
 
-  const workflow = await workflowFigures(app, workspace, from, to, timeZone, range.accountId);
+  const workflow = await workflowFigures(app, workspace, from, to, buckets.dueIn(from, to), range.accountId);
   const sentimentByDay = days.map((day) => ({ day, negative: 0, neutral: 0, positive: 0 }));
   for (const item of workflow.items) {
     const row = sentimentByDay.find((d) => d.day === dayIn(item.receivedAt, timeZone));
@@ -211,17 +287,16 @@ export async function computeReport(app: FlowContext, settings: WorkspaceSetting
   return { workspace, from, to, timeZone, days, accounts: figures, totals, top, bottom, engagementByDay, sentimentByDay, workflow: workflow.figures, goals };
 }
 
-async function workflowFigures(app: FlowContext, workspace: string, from: Date, to: Date, _timeZone: string, accountId: string | undefined) {
+async function workflowFigures(app: FlowContext, workspace: string, from: Date, to: Date, due: readonly DueRow[], accountId: string | undefined) {
   const now = app.clock.now();
-  const [decided, due, items, conversations, open, incidents] = await Promise.all([
+  const [decided, items, conversations, open, incidents] = await Promise.all([
     app.stores.drafts.decidedBetween(workspace, from, to),
-    app.stores.metrics.due(workspace, from, to),
     app.stores.inbox.receivedBetween(workspace, from, to),
     app.stores.inbox.conversationsBetween(workspace, from, to),
     app.stores.inbox.openCount(workspace),
     app.stores.crisis.openedBetween(workspace, from, to),
   ]);
-  const forAccount = <T extends { accountId: string }>(rows: T[]): T[] => (accountId ? rows.filter((r) => r.accountId === accountId) : rows);
+  const forAccount = <T extends { accountId: string }>(rows: readonly T[]): readonly T[] => (accountId ? rows.filter((r) => r.accountId === accountId) : rows);
 
   const approved = decided.filter((d) => d.decidedAt && approvedStatuses.has(d.status));
   const approvalMedianMs = quantile(approved.map((d) => d.decidedAt!.getTime() - d.createdAt.getTime()), 0.5);

@@ -6,11 +6,15 @@ import type { PostMetrics } from '../networks/port.ts';
 import type { Repository } from './indexes.ts';
 
 /**
- * What the digest counts: every publication's outcome (one document per draft version and
- * network, with its latest counters), the raw metric snapshots taken 1 h, 24 h and 7 days after
- * publishing, and each account's followers per day. Buckets are natural ones: a snapshot is one
- * post at one stage, a follower count one account on one UTC day; each is written by a unique _id,
- * so a job that runs twice writes the same document twice.
+ * What the digest counts. Every publication's outcome is a document of its own (one per draft
+ * version and network, with its latest counters): the record the snapshot jobs, the export and the
+ * best time to post read. The raw snapshots taken 1 h, 24 h and 7 days after publishing are kept
+ * for METRICS_RETENTION_DAYS. And what the digest reads is bucketed by day: one document per
+ * workspace and UTC day holds the day's published posts with their latest counters and due times,
+ * and the publications due that day that failed; another the day's follower counts. A week's
+ * digest is then a few dozen primary-key reads, whatever the history's size (and on FerretDB,
+ * which scans a collection for any other query, the only fast read there is). Every write is by a
+ * unique _id and sets values (never increments), so a job that runs twice writes the same thing.
  */
 
 export const snapshotStages = ['1h', '24h', '7d'] as const;
@@ -65,19 +69,99 @@ export interface FollowerCount {
   workspace: string;
   accountId: string;
   network: NetworkId;
-  /** UTC day, YYYY-MM-DD. */
-  day: string;
-  at: Date;
   followers: number;
 }
 
-/** Per account, what its publications in a range add up to (computed by the database). */
-export interface AccountTotals {
-  accountId: string;
-  network: NetworkId;
-  posts: number;
-  engagement: number;
-  impressions: number;
+
+/** A published post as its day's bucket holds it. */
+export interface BucketPost {
+  /** Account, network, published at, URL, excerpt. */
+  a: string;
+  n: NetworkId;
+  t: Date;
+  u: string;
+  x: string;
+  /** When it was due (on-time figures). */
+  d: Date;
+  /** Engagement and impressions, from the latest snapshot. */
+  e?: number;
+  i?: number;
+}
+
+/** A publication due that day that failed for good (until a retry publishes it). */
+export interface BucketFailure {
+  a: string;
+  n: NetworkId;
+  d: Date;
+}
+
+/**
+ * One workspace's UTC day: posts published that day, publications due that day that failed. Map
+ * keys are publication ids (never containing dots).
+ */
+export interface DayBucket {
+  _id: string;
+  workspace: string;
+  day: string;
+  posts?: Record<string, BucketPost>;
+  failed?: Record<string, BucketFailure>;
+}
+
+/** Each account's follower count on one UTC day (the day's last reading), keyed by account id. */
+export interface FollowerDay {
+  _id: string;
+  workspace: string;
+  day: string;
+  counts: Record<string, number>;
+}
+
+const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
+export const bucketId = (workspace: string, day: string): string => `${workspace}|${day}`;
+/**
+ * Day buckets live in one collection per month (metric_days_2026_11, follower_days_2026_11): a
+ * digest reads at most two months' collections, and on FerretDB, whose lookups by _id read through
+ * a whole collection, a month's collection is what such a read costs, not the whole history.
+ */
+export const monthlyCollection = (base: 'metric_days' | 'follower_days', day: string): string => `${base}_${day.slice(0, 7).replace('-', '_')}`;
+
+/**
+ * The day buckets that rows of publications and follower counts make: how a history written in
+ * bulk (an import, a benchmark, a test) gets the same buckets the store keeps one write at a time.
+ */
+export function bucketsOf(publications: readonly (Omit<Publication, 'id'> & { _id: string })[], followers: readonly { workspace: string; accountId: string; day: string; followers: number }[]): { days: DayBucket[]; followers: FollowerDay[] } {
+  const buckets = new Map<string, DayBucket>();
+  const bucket = (workspace: string, day: string): DayBucket => {
+    const id = bucketId(workspace, day);
+    const found = buckets.get(id) ?? { _id: id, workspace, day };
+    buckets.set(id, found);
+    return found;
+  };
+  for (const p of publications) {
+    if (p.status === 'failed') {
+      const day = bucket(p.workspace, utcDay(p.dueAt));
+      day.failed = { ...day.failed, [p._id]: failureEntry(p) };
+    }
+    if (p.status === 'published' && p.publishedAt) {
+      const day = bucket(p.workspace, utcDay(p.publishedAt));
+      day.posts = { ...day.posts, [p._id]: { ...postEntry(p), ...(p.engagement !== undefined ? { e: p.engagement, i: p.impressions ?? 0 } : {}) } };
+    }
+  }
+  const counts = new Map<string, FollowerDay>();
+  for (const f of followers) {
+    const id = bucketId(f.workspace, f.day);
+    const day = counts.get(id) ?? { _id: id, workspace: f.workspace, day: f.day, counts: {} };
+    day.counts[f.accountId] = f.followers;
+    counts.set(id, day);
+  }
+  return { days: [...buckets.values()], followers: [...counts.values()] };
+}
+
+function failureEntry(p: Pick<Publication, 'accountId' | 'network' | 'dueAt'>): BucketFailure {
+  return { a: p.accountId, n: p.network, d: p.dueAt };
+}
+
+function postEntry(p: Pick<Publication, 'accountId' | 'network' | 'publishedAt' | 'url' | 'excerpt' | 'dueAt'>): BucketPost {
+  return { a: p.accountId, n: p.network, t: p.publishedAt!, u: p.url ?? '', x: p.excerpt, d: p.dueAt };
 }
 
 type Doc<T extends { id: string }> = Omit<T, 'id'> & { _id: string };
@@ -91,15 +175,15 @@ export interface MetricsStore {
   /** Stores a snapshot and makes it the publication's latest counters unless a later stage is there. */
   recordSnapshot(publication: Publication, stage: SnapshotStage, metrics: PostMetrics): Promise<void>;
   /** One account's follower count for a UTC day (the latest reading of the day wins). */
-  recordFollowers(count: Omit<FollowerCount, 'day' | 'at'>): Promise<void>;
-  /** Per account: publications published in [from, to), their engagement and impressions. */
-  totals(workspace: string, from: Date, to: Date): Promise<AccountTotals[]>;
+  recordFollowers(count: FollowerCount): Promise<void>;
+  /** The workspace's day buckets from one UTC day to another, both included (primary-key reads). */
+  days(workspace: string, fromDay: string, toDay: string): Promise<DayBucket[]>;
+  /** Follower counts of the given UTC days (primary-key reads). */
+  followerDays(workspace: string, days: readonly string[]): Promise<FollowerDay[]>;
   /** Published in [from, to), oldest first, with what the digest shows of each. */
   published(workspace: string, from: Date, to: Date, accountId?: string): Promise<Publication[]>;
   /** Publications due in [from, to), published or failed (for on-time and failure figures). */
   due(workspace: string, from: Date, to: Date): Promise<Pick<Publication, 'id' | 'accountId' | 'network' | 'status' | 'dueAt' | 'publishedAt' | 'reason'>[]>;
-  /** Each account's last follower count on or before a UTC day. */
-  followersOn(workspace: string, day: string): Promise<Map<string, number>>;
   /** Publications with counters, for the best time to post: one account's, or the workspace's (newest first, bounded). */
   history(scope: { accountId: string } | { workspace: string }, limit: number): Promise<{ publishedAt: Date; engagement: number }[]>;
   /** Deletes raw snapshots taken before the cutoff (the publications keep their latest counters). */
@@ -111,7 +195,10 @@ const stageOrder = (stage: SnapshotStage | undefined): number => (stage ? snapsh
 export function createMetricsStore(db: Db, clock: Clock): MetricsStore {
   const publications: Collection<Doc<Publication>> = db.collection('publications');
   const snapshots: Collection<Snapshot & { _id: string }> = db.collection('metric_snapshots');
-  const followers: Collection<FollowerCount & { _id: string }> = db.collection('follower_days');
+  const days = (day: string): Collection<DayBucket> => db.collection(monthlyCollection('metric_days', day));
+  const followerDays = (day: string): Collection<FollowerDay> => db.collection(monthlyCollection('follower_days', day));
+  const setInBucket = (workspace: string, day: string, fields: Record<string, unknown>) =>
+    days(day).updateOne({ _id: bucketId(workspace, day) }, { $set: fields, $setOnInsert: { workspace, day } }, { upsert: true });
 
   return {
     repositories: [
@@ -124,13 +211,21 @@ export function createMetricsStore(db: Db, clock: Clock): MetricsStore {
         ],
       },
       { collectionName: 'metric_snapshots', indexes: [{ key: { at: 1 }, name: 'metric_snapshots_at' }] },
-      { collectionName: 'follower_days', indexes: [{ key: { workspace: 1, day: 1 }, name: 'follower_days_workspace_day' }] },
+
     ],
 
     async recordPublication(publication) {
       const { id, metrics: _m, engagement: _e, impressions: _i, metricsAt: _a, stage: _s, ...outcome } = publication;
       // Counters already taken stay; the outcome fields are what changes (a failed post retried).
       await publications.updateOne({ _id: id }, { $set: outcome, ...(outcome.reason ? {} : { $unset: { reason: '' } }) }, { upsert: true });
+      const dueDay = utcDay(publication.dueAt);
+      if (publication.status === 'failed') await setInBucket(publication.workspace, utcDay(publication.dueAt), { [`failed.${id}`]: failureEntry(publication) });
+      // A retry that published it: it is a failure no more.
+      else await days(dueDay).updateOne({ _id: bucketId(publication.workspace, dueDay) }, { $unset: { [`failed.${id}`]: '' } });
+      if (publication.status === 'published' && publication.publishedAt) {
+        const entry = postEntry(publication);
+        await setInBucket(publication.workspace, utcDay(publication.publishedAt), Object.fromEntries(Object.entries(entry).map(([key, value]) => [`posts.${id}.${key}`, value])));
+      }
     },
 
     async publication(id) {
@@ -151,35 +246,26 @@ export function createMetricsStore(db: Db, clock: Clock): MetricsStore {
       const current = await publications.findOne({ _id: publication.id }, { projection: { stage: 1 } });
       if (current && stageOrder(current.stage) > stageOrder(stage)) return;
       await publications.updateOne({ _id: publication.id }, { $set: { metrics: counters, engagement, impressions: counters.impressions ?? 0, metricsAt: at, stage } });
+      if (publication.publishedAt) await setInBucket(publication.workspace, utcDay(publication.publishedAt), { [`posts.${publication.id}.e`]: engagement, [`posts.${publication.id}.i`]: counters.impressions ?? 0 });
     },
 
     async recordFollowers(count) {
-      const at = clock.now();
-      const day = at.toISOString().slice(0, 10);
-      await followers.updateOne({ _id: `${count.accountId}:${day}` }, { $set: { ...count, day, at } }, { upsert: true });
+      const day = utcDay(clock.now());
+      await followerDays(day).updateOne({ _id: bucketId(count.workspace, day) }, { $set: { [`counts.${count.accountId}`]: count.followers }, $setOnInsert: { workspace: count.workspace, day } }, { upsert: true });
     },
 
-    async totals(workspace, from, to) {
-      const match = { $match: { workspace, status: 'published', publishedAt: { $gte: from, $lt: to } } };
-      const key = { accountId: '$accountId', network: '$network' };
-      // One accumulator per $group: FerretDB 1.24 fills only the first accumulator of a $group (the
-      // others come back 0), so each sum is its own aggregation, run side by side.
-      const sums = await Promise.all(
-        (['posts', 'engagement', 'impressions'] as const).map(async (field) => {
-          const rows = await publications.aggregate<{ _id: { accountId: string; network: NetworkId }; value: number }>([match, { $group: { _id: key, value: { $sum: field === 'posts' ? 1 : `$${field}` } } }]).toArray();
-          return { field, rows };
-        }),
-      );
-      const byAccount = new Map<string, AccountTotals>();
-      for (const { field, rows } of sums) {
-        for (const row of rows) {
-          const id = `${row._id.accountId}\n${row._id.network}`;
-          const totals = byAccount.get(id) ?? { accountId: row._id.accountId, network: row._id.network, posts: 0, engagement: 0, impressions: 0 };
-          totals[field] = row.value ?? 0;
-          byAccount.set(id, totals);
-        }
-      }
-      return [...byAccount.values()];
+    async followerDays(workspace, wanted) {
+      const found = await Promise.all([...new Set(wanted)].map((day) => followerDays(day).findOne({ _id: bucketId(workspace, day) })));
+      return found.filter((day): day is FollowerDay => day !== null);
+    },
+
+    async days(workspace, fromDay, toDay) {
+      const wanted: string[] = [];
+      for (let at = Date.parse(`${fromDay}T00:00:00Z`); at <= Date.parse(`${toDay}T00:00:00Z`) && wanted.length < 400; at += 86_400_000) wanted.push(new Date(at).toISOString().slice(0, 10));
+      // One primary-key read per day, side by side (a `$in` on _id makes FerretDB read the
+      // collection once per value).
+      const found = await Promise.all(wanted.map((day) => days(day).findOne({ _id: bucketId(workspace, day) })));
+      return found.filter((bucket): bucket is DayBucket => bucket !== null);
     },
 
     async published(workspace, from, to, accountId) {
@@ -195,16 +281,6 @@ export function createMetricsStore(db: Db, clock: Clock): MetricsStore {
         .find({ workspace, dueAt: { $gte: from, $lt: to } }, { projection: { accountId: 1, network: 1, status: 1, dueAt: 1, publishedAt: 1, reason: 1 } })
         .toArray();
       return found.map((doc) => fromDoc<Publication>(doc));
-    },
-
-    async followersOn(workspace, day) {
-      // Newest first per account: the first row seen of each is its count on that day (or before).
-      // A month back at most: an account not read for a month has no count worth showing.
-      const since = new Date(Date.parse(`${day}T00:00:00Z`) - 31 * 86_400_000).toISOString().slice(0, 10);
-      const found = await followers.find({ workspace, day: { $gte: since, $lte: day } }, { projection: { accountId: 1, followers: 1, day: 1 } }).sort({ day: -1 }).toArray();
-      const counts = new Map<string, number>();
-      for (const row of found) if (!counts.has(row.accountId)) counts.set(row.accountId, row.followers);
-      return counts;
     },
 
     async history(scope, limit) {

@@ -9,6 +9,7 @@ import { bestSlots } from '../../src/core/best-time.ts';
 import type { Herald } from '../../src/app.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import { translator } from '../../src/i18n/catalogue.ts';
+import { JobNames } from '../../src/jobs/names.ts';
 import type { ObservedMessage } from '../support/chat-harness.ts';
 import { createSlackHarness, type SlackHarness } from '../support/harness-slack.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
@@ -308,6 +309,16 @@ describe('weekly digest', () => {
     const at = scheduled.scheduledAt as Date;
     expect(best.some((slot) => slot.days.includes(at.getUTCDay()) && slot.hour === at.getUTCHours() && at.getUTCMinutes() === 0)).toBe(true);
     expect(at.getTime()).toBeGreaterThan(clock.now().getTime());
+  });
+
+  it('keeps raw snapshots for the configured period; the posts keep their latest counters', async () => {
+    const now = clock.now().getTime();
+    const snapshot = (id: string, daysAgo: number) => ({ _id: `${id}:7d`, publicationId: id, workspace, stage: '7d', at: new Date(now - daysAgo * 24 * HOUR), likes: 1, reposts: 0, replies: 0, quotes: 0, engagement: 1 });
+    await database.db.collection('metric_snapshots').insertMany([snapshot('old-post', 401), snapshot('kept-post', 399)] as never[]);
+    await herald.scheduler.now(JobNames.metricsPurge, { retentionDays: 400 });
+    await eventually(async () => !(await database.db.collection('metric_snapshots').findOne({ _id: 'old-post:7d' as never })), 15_000);
+    expect(await database.db.collection('metric_snapshots').findOne({ _id: 'kept-post:7d' as never })).not.toBeNull();
+    expect(await database.db.collection('publications').countDocuments({ engagement: { $exists: true } })).toBe(history.publications.filter((p) => p.engagement !== undefined).length);
   });
 
   it('writes numbers, dates and words the workspace’s way in French and Romanian', () => {

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { Sentiment } from '../../src/core/inbox.ts';
 import type { NetworkId } from '../../src/core/networks.ts';
-import type { Publication } from '../../src/store/metrics.ts';
+import { bucketsOf, monthlyCollection, type Publication } from '../../src/store/metrics.ts';
 import { poisson, seededRandom } from './random.ts';
 
 /**
@@ -131,7 +131,11 @@ export async function insertHistory(db: Db, history: History, batch = 1_000): Pr
     for (let i = 0; i < rows.length; i += batch) await db.collection(name).insertMany(rows.slice(i, i + batch) as never[], { ordered: false });
   };
   await write('publications', history.publications);
-  await write('follower_days', history.followers);
+  // The day buckets the digest reads, as the store keeps them.
+  const buckets = bucketsOf(history.publications, history.followers);
+  for (const bucket of [...buckets.days, ...buckets.followers]) {
+    await db.collection(monthlyCollection('counts' in bucket ? 'follower_days' : 'metric_days', bucket.day)).insertOne(bucket as never);
+  }
   await write('drafts', history.drafts);
   await write('inbox_items', history.items);
   await write('inbox_conversations', history.conversations);

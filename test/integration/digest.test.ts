@@ -309,6 +309,13 @@ describe('weekly digest', () => {
     const at = scheduled.scheduledAt as Date;
     expect(best.some((slot) => slot.days.includes(at.getUTCDay()) && slot.hour === at.getUTCHours() && at.getUTCMinutes() === 0)).toBe(true);
     expect(at.getTime()).toBeGreaterThan(clock.now().getTime());
+    // The schedule form names those hours.
+    const schedule = await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.ref.message === card.message)?.buttons.find((b) => b.label.startsWith('Schedule')), 10_000);
+    await harness.clickButton(harness.users.member, card, schedule.actionId);
+    await harness.waitFor(() => harness.openFormTitle(harness.users.member), 10_000);
+    const form = JSON.stringify(harness.emulator.openViews(harness.users.member.user).at(-1)!.blocks);
+    const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+    expect(form).toContain(`best times from engagement: ${best.map((slot) => `${day[slot.days[0]!]} ${String(slot.hour).padStart(2, '0')}:00`).join('; ')} (UTC)`);
   });
 
   it('keeps raw snapshots for the configured period; the posts keep their latest counters', async () => {

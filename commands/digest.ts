@@ -6,6 +6,8 @@ import { isTimeOfDay } from '../src/core/oncall.ts';
 import { isTimeZone } from '../src/core/when.ts';
 import type { DigestSettings } from '../src/store/settings.ts';
 import { scheduleOf } from '../flows/digest.ts';
+import { intlTag } from '../flows/digest-card.ts';
+import { resolveLocale } from '../src/i18n/catalogue.ts';
 
 const channelId = (raw: string, here: string): string => (raw === 'here' ? here : raw.replace(/^<#([\w]+)(\|.*)?>$/, '$1'));
 
@@ -59,7 +61,7 @@ export default defineCommand({
     }
     const schedule = scheduleOf({ ...settings, digest });
     const next = nextRun(app.clock.now(), schedule);
-    const when = new Intl.DateTimeFormat('en-GB', { timeZone: schedule.timeZone, weekday: 'long', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(next.at);
+    const when = new Intl.DateTimeFormat(intlTag(resolveLocale(actor.locale)), { timeZone: schedule.timeZone, weekday: 'long', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(next.at);
     await respond.ephemeral({
       text: digest.enabled
         ? t('digest.settings.summary', { channel: `<#${digest.channel ?? settings.approvalsChannel ?? channel.channel}>`, when, zone: schedule.timeZone })

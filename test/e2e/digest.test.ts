@@ -71,9 +71,13 @@ describe.each([
     await harness.waitFor(() => cardOf(card)?.text.includes('scheduled for'), 10_000);
     await herald.scheduler.now(JobNames.publishDue, { draftId: id });
     const publication = await eventually(() => database.db.collection('publications').findOne({ draftId: id, status: 'published' }), 20_000);
-    // Three snapshot jobs wait at 1 h, 24 h and 7 days.
-    const jobs = await database.db.collection('jobs').find({ name: JobNames.metricsSnapshot, 'data.publicationId': publication._id }).toArray();
+    // Three snapshot jobs wait at 1 h, 24 h and 7 days (scheduled just after the publication is recorded).
+    const jobs = await eventually(async () => {
+      const found = await database.db.collection('jobs').find({ name: JobNames.metricsSnapshot, 'data.publicationId': publication._id }).toArray();
+      return found.length >= 3 && found;
+    }, 10_000);
     expect(jobs.map((j) => j.data.stage).sort()).toEqual(['1h', '24h', '7d']);
+    expect(jobs.map((j) => Math.round(((j.nextRunAt as Date).getTime() - (publication.publishedAt as Date).getTime()) / 3_600_000)).sort((a, b) => a - b)).toEqual([1, 24, 168]);
 
     const subject = { uri: String(publication.remoteId), cid: String((await xrpc(net.pds, 'com.atproto.repo.getRecord', { query: { repo: brand.did, collection: 'app.bsky.feed.post', rkey: String(publication.remoteId).split('/').pop()! } })).cid) };
     const write = (who: BlueskyPerson, collection: string, record: Record<string, unknown>) =>

@@ -23,7 +23,9 @@ export async function startTestHerald(options: TestHeraldOptions): Promise<Heral
     NODE_ENV: 'test',
     HTTP_PORT: '0',
     MONGODB_DB: options.dbName,
-    SCHEDULER_POLL_MS: '100',
+    // Agenda polls once per job name per interval (15 names: 60 lookups a second at 250 ms); the
+    // suite's Heralds share one FerretDB, which a 100 ms poll saturates.
+    SCHEDULER_POLL_MS: '250',
     SHUTDOWN_TIMEOUT_MS: '5000',
     ...options.env,
   });

@@ -74,7 +74,7 @@ describe.each([
     // Three snapshot jobs wait at 1 h, 24 h and 7 days (scheduled just after the publication is recorded).
     const jobs = await eventually(async () => {
       const found = await database.db.collection('jobs').find({ name: JobNames.metricsSnapshot, 'data.publicationId': publication._id }).toArray();
-      return found.length >= 3 && found;
+      return found.length >= 3 ? found : undefined;
     }, 10_000);
     expect(jobs.map((j) => j.data.stage).sort()).toEqual(['1h', '24h', '7d']);
     expect(jobs.map((j) => Math.round(((j.nextRunAt as Date).getTime() - (publication.publishedAt as Date).getTime()) / 3_600_000)).sort((a, b) => a - b)).toEqual([1, 24, 168]);

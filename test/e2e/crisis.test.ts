@@ -33,7 +33,7 @@ for (const [platform, createHarness] of platforms) {
     let brand: BlueskyPerson;
     let fan: BlueskyPerson;
 
-    const says = (text: string): Promise<ObservedMessage> => harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.includes(text)), 10_000);
+    const says = (text: string): Promise<ObservedMessage> => harness.waitFor(() => harness.ephemeralsFor(harness.users.admin).find((m) => m.text.includes(text)), 20_000);
     const incidentCard = (): ObservedMessage | undefined => harness.messagesIn(harness.channel).find((m) => m.text.includes('Incident inc-'));
     const button = (card: ObservedMessage, label: string): string => card.buttons.find((b) => b.label === label)!.actionId;
 
@@ -52,7 +52,7 @@ for (const [platform, createHarness] of platforms) {
       await harness.runCommand(harness.users.admin, 'herald accounts');
       const list = await says('Connected accounts');
       await harness.clickButton(harness.users.admin, list.ref, list.buttons.find((b) => b.label === 'Connect Bluesky')!.actionId);
-      await harness.waitFor(() => harness.openFormTitle(harness.users.admin) === 'Connect Bluesky');
+      await harness.waitFor(() => harness.openFormTitle(harness.users.admin) === 'Connect Bluesky', 20_000);
       await harness.submitOpenForm(harness.users.admin, { identifier: brand.handle, password: brand.appPassword, service: net.pds });
       await says('Connected Bluesky account');
       await harness.runCommand(harness.users.admin, 'herald settings', { approvals: 'here', networks: 'bluesky' });
@@ -83,10 +83,10 @@ for (const [platform, createHarness] of platforms) {
       expect(card.buttons.map((b) => b.label)).toEqual(['Acknowledge', 'Escalate', 'Pause all publishing', 'Draft holding statement', 'Resolve']);
       const page = await harness.waitFor(() => harness.dmsTo(harness.users.approver).find((m) => m.text.includes('You are on call')), 15_000);
       expect(page.text).toContain('watchlist match');
-      await harness.waitFor(() => harness.threadOf(card.ref).find((m) => m.text.includes('“data breach” in 1 item(s)')), 10_000);
+      await harness.waitFor(() => harness.threadOf(card.ref).find((m) => m.text.includes('“data breach” in 1 item(s)')), 20_000);
 
       await harness.clickButton(harness.users.approver, card.ref, button(card, 'Acknowledge'));
-      await harness.waitFor(() => incidentCard()?.text.includes('Acknowledged by'), 10_000);
+      await harness.waitFor(() => incidentCard()?.text.includes('Acknowledged by'), 20_000);
 
       // The item's own inbox card: a reply on the incident's account waits for an approver.
       const itemCard = await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.includes('my card got charged twice') && m.buttons.some((b) => b.label === 'Claim')), 20_000);
@@ -102,17 +102,17 @@ for (const [platform, createHarness] of platforms) {
       const draft = await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.includes('We have seen your messages') && m.buttons.some((b) => b.label === 'Approve')), 15_000);
       expect(draft.text).toBeTruthy();
       expect((await database.db.collection('drafts').findOne({ labels: 'incident' }))?.urgent).toBe(true);
-      await harness.waitFor(() => harness.threadOf(current.ref).find((m) => m.text.includes('asked for a holding statement')), 10_000);
+      await harness.waitFor(() => harness.threadOf(current.ref).find((m) => m.text.includes('asked for a holding statement')), 20_000);
 
       await harness.clickButton(harness.users.admin, current.ref, button(current, 'Resolve'));
-      await harness.waitFor(() => harness.openFormTitle(harness.users.admin) === 'Resolve the incident');
+      await harness.waitFor(() => harness.openFormTitle(harness.users.admin) === 'Resolve the incident', 20_000);
       await harness.submitOpenForm(harness.users.admin, { cause: 'A phishing rumour; no breach happened' });
-      const resolved = await harness.waitFor(() => incidentCard()?.text.includes('Resolved by') && incidentCard(), 10_000);
+      const resolved = await harness.waitFor(() => incidentCard()?.text.includes('Resolved by') && incidentCard(), 20_000);
       expect(resolved.buttons).toEqual([]);
       const stored = await database.db.collection('incidents').findOne({});
       expect(stored?.summary).toMatchObject({ cause: 'A phishing rumour; no breach happened', actions: ['holding-statement'] });
       expect(stored?.summary?.timeToAcknowledgeMs).toBeGreaterThanOrEqual(0);
-      await harness.waitFor(() => harness.threadOf(resolved.ref).find((m) => m.text.includes('Resolved by')), 10_000);
+      await harness.waitFor(() => harness.threadOf(resolved.ref).find((m) => m.text.includes('Resolved by')), 20_000);
     }, 120_000);
   });
 }

@@ -14,7 +14,7 @@ import { decodeActionId } from '../src/chat/action-id.ts';
 import type { InboundHandler } from '../src/chat/port.ts';
 import { createSlackAdapter } from '../src/chat/slack/adapter.ts';
 import { createLogger } from '../src/log.ts';
-import { createSlackEmulator, type DeliveryResult, type SlackEmulator } from '../test/emulators/slack/index.ts';
+import { createSlackEmulator, type DeliveryResult, type SlackEmulator } from '../src/sandbox/slack-emulator/index.ts';
 
 const { values: args } = parseArgs({
   options: {

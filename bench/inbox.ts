@@ -46,7 +46,7 @@ import { connectors } from '../src/networks/index.ts';
 import type { Account } from '../src/store/accounts.ts';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../src/store/embedded.ts';
 import type { InboxSummary, StoredItem } from '../src/store/inbox.ts';
-import { createSlackEmulator, type ChangeEvent, type SlackEmulator } from '../test/emulators/slack/index.ts';
+import { createSlackEmulator, type ChangeEvent, type SlackEmulator } from '../src/sandbox/slack-emulator/index.ts';
 import { FakeFeed, fakeInboxConnector, itemGenerator, type ClassMix } from './lib/fake-inbox.ts';
 import { cpuMsOf, findPidByCommandLine, ownCpuMs } from './lib/proc.ts';
 import { percentile } from './lib/stats.ts';

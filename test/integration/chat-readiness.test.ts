@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Herald } from '../../src/app.ts';
 import { createDiscordEmulator } from '../emulators/discord/index.ts';
-import { createSlackEmulator } from '../emulators/slack/index.ts';
+import { createSlackEmulator } from '../../src/sandbox/slack-emulator/index.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
 import { uniqueDbName } from '../support/mongo.ts';
 

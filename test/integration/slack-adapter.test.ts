@@ -6,7 +6,7 @@ import type { Form } from '../../src/chat/model.ts';
 import type { FormResult, InboundEvent, InboundHandler } from '../../src/chat/port.ts';
 import { createSlackAdapter } from '../../src/chat/slack/adapter.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
-import { createSlackEmulator } from '../emulators/slack/index.ts';
+import { createSlackEmulator } from '../../src/sandbox/slack-emulator/index.ts';
 import { createSlackHarness, type SlackHarness } from '../support/harness-slack.ts';
 import { captureLogger } from '../support/log.ts';
 

@@ -9,7 +9,7 @@ import {
   type SlackEmulatorOptions,
   type SlackEphemeral,
   type SlackMessage,
-} from '../emulators/slack/index.ts';
+} from '../../src/sandbox/slack-emulator/index.ts';
 import type { ChatHarness, ObservedMessage } from './chat-harness.ts';
 
 /** The Slack harness: the contract's ChatHarness plus what Slack-specific tests and the e2e suite use. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSlackEmulator, type SlackEmulator } from '../../emulators/slack/index.ts';
+import { createSlackEmulator, type SlackEmulator } from '../../../src/sandbox/slack-emulator/index.ts';
 
 const retryConfig = { retries: 3, factor: 1, minTimeout: 10, maxTimeout: 20 };
 const cleanups: (() => Promise<void>)[] = [];

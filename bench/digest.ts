@@ -1,7 +1,7 @@
 /**
  * `npm run bench:digest`: one workspace's weekly digest over a large history, the way Herald
- * computes it (flows/digest-report.ts: the range's rows by index, per-account sums by `$group` in
- * the database) side by side with a naive computation that loads the workspace's whole history
+ * computes it (flows/digest-report.ts: the day buckets of the week and the one before, read by
+ * `_id`) side by side with a naive computation that loads the workspace's whole history
  * into Herald and adds it up there, in the same run and on the same data.
  *
  * History (test/support/history.ts, seeded): --accounts accounts (default 200) posting for --days

@@ -1,4 +1,4 @@
-import { dayIn, daysOf, engagementRate, goalProgress, previousRange, quantile, type Goal } from '../src/core/digest.ts';
+import { dayIn, daysOf, engagementRate, goalProgress, previousRange, quantile, utcDay, type Goal } from '../src/core/digest.ts';
 import type { Sentiment } from '../src/core/inbox.ts';
 import type { NetworkId } from '../src/core/networks.ts';
 import type { FlowContext } from '../src/flow.ts';
@@ -8,7 +8,8 @@ import type { WorkspaceSettings } from '../src/store/settings.ts';
 
 /**
  * Everything the weekly digest (and /herald report) says about a range, computed from the stores:
- * per-account totals by the database ($group), the rest from the range's own rows. Plain data: the
+ * posts, engagement and followers from the day buckets of the range and the one before it, the
+ * team's figures from the range's drafts, inbox and incidents. Plain data: the
  * digest card and the charts render it, the tests check it against their own arithmetic.
  */
 
@@ -100,7 +101,6 @@ export interface DigestReport {
 }
 
 const approvedStatuses = new Set(['approved', 'scheduled', 'publishing', 'published', 'failed']);
-const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
 /** What an account's published posts in a range add up to. */

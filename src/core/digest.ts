@@ -40,6 +40,9 @@ function addDays(y: number, m: number, d: number, days: number): { y: number; m:
   return { y: date.getUTCFullYear(), m: date.getUTCMonth() + 1, d: date.getUTCDate() };
 }
 
+/** The UTC day of an instant, YYYY-MM-DD: how metric buckets are keyed. */
+export const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
+
 /** The local day an instant falls on in a zone, YYYY-MM-DD. */
 export function dayIn(at: Date, zone: string): string {
   const p = partsIn(at.getTime(), zone);

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { Clock } from '../core/clock.ts';
-import { engagementOf } from '../core/digest.ts';
+import { engagementOf, utcDay } from '../core/digest.ts';
 import type { NetworkId } from '../core/networks.ts';
 import type { PostMetrics } from '../networks/port.ts';
 import type { Repository } from './indexes.ts';
@@ -115,7 +115,6 @@ export interface FollowerDay {
   counts: Record<string, number>;
 }
 
-const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
 export const bucketId = (workspace: string, day: string): string => `${workspace}|${day}`;
 /**
  * Day buckets live in one collection per month (metric_days_2026_11, follower_days_2026_11): a
@@ -217,11 +216,13 @@ export function createMetricsStore(db: Db, clock: Clock): MetricsStore {
     async recordPublication(publication) {
       const { id, metrics: _m, engagement: _e, impressions: _i, metricsAt: _a, stage: _s, ...outcome } = publication;
       // Counters already taken stay; the outcome fields are what changes (a failed post retried).
-      await publications.updateOne({ _id: id }, { $set: outcome, ...(outcome.reason ? {} : { $unset: { reason: '' } }) }, { upsert: true });
+      // The previous status says whether a failure has to leave its bucket (no projection:
+      // FerretDB's findAndModify takes none).
+      const before = await publications.findOneAndUpdate({ _id: id }, { $set: outcome, ...(outcome.reason ? {} : { $unset: { reason: '' } }) }, { upsert: true, returnDocument: 'before' });
       const dueDay = utcDay(publication.dueAt);
-      if (publication.status === 'failed') await setInBucket(publication.workspace, utcDay(publication.dueAt), { [`failed.${id}`]: failureEntry(publication) });
-      // A retry that published it: it is a failure no more.
-      else await days(dueDay).updateOne({ _id: bucketId(publication.workspace, dueDay) }, { $unset: { [`failed.${id}`]: '' } });
+      if (publication.status === 'failed') await setInBucket(publication.workspace, dueDay, { [`failed.${id}`]: failureEntry(publication) });
+      // A retry that published what had failed: it is a failure no more.
+      else if (before?.status === 'failed') await days(dueDay).updateOne({ _id: bucketId(publication.workspace, dueDay) }, { $unset: { [`failed.${id}`]: '' } });
       if (publication.status === 'published' && publication.publishedAt) {
         const entry = postEntry(publication);
         await setInBucket(publication.workspace, utcDay(publication.publishedAt), Object.fromEntries(Object.entries(entry).map(([key, value]) => [`posts.${id}.${key}`, value])));

@@ -13,8 +13,8 @@ import { translator, type Translate } from '../src/i18n/catalogue.ts';
 import { JobNames } from '../src/jobs/names.ts';
 import { defineJob } from '../src/jobs/scheduler.ts';
 import type { Logger } from '../src/log.ts';
-import { connectorFor } from '../src/networks/index.ts';
-import { NetworkError, type InboxItem, type SocialNetwork } from '../src/networks/port.ts';
+import { clientFor, connectorFor } from '../src/networks/index.ts';
+import { NetworkError, type InboxItem } from '../src/networks/port.ts';
 import type { Account } from '../src/store/accounts.ts';
 import type { WorkspaceSettings } from '../src/store/settings.ts';
 import { itemIdFor, newConversationId, type Conversation, type InboxSummary, type OutboundReply, type StoredItem } from '../src/store/inbox.ts';
@@ -47,10 +47,6 @@ async function tFor(app: FlowContext, workspace: string): Promise<Translate> {
 
 // ---------------------------------------------------------------------------------------------
 // Ingestion
-
-function clientFor(app: FlowContext, account: Account, credentials: Record<string, string>, log: Logger): SocialNetwork | undefined {
-  return connectorFor(account.network)?.create(credentials, log.child({ network: account.network, account: account.id }));
-}
 
 /** What a page needs of a conversation its items continue: where it lives. */
 type ParentConversation = Pick<Conversation, 'id' | 'channel'>;
@@ -288,7 +284,7 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
     return 0;
   }
   const credentials = await app.stores.accounts.credentials(account.id);
-  const client = clientFor(app, account, credentials, log);
+  const client = clientFor(account, credentials, log);
   if (!client?.fetchInbox) return 0;
   if (app.config.INBOX_STREAMING === 'on') streamsOf(app).keep(account.id, credentials, client);
   const { cursor, edge = [] } = await app.stores.inbox.cursor(account.id);
@@ -537,7 +533,7 @@ async function sendReply(app: FlowContext, replyId: string, attempt: number, log
   };
   const account = await app.stores.accounts.get(conversation.accountId);
   if (!account) return fail(t('delivery.noAccount', { network: networks[conversation.network].label }));
-  const client = clientFor(app, account, await app.stores.accounts.credentials(account.id), log);
+  const client = clientFor(account, await app.stores.accounts.credentials(account.id), log);
   if (!client?.reply) return fail(t('inbox.reply.unsupported', { network: networks[conversation.network].label }));
   try {
     const result = await client.reply(item.remoteId, { posts: [reply.text], images: [], idempotencyKey: key, dueAt: claim.entry.createdAt, firstAttemptAt: claim.entry.createdAt, firstAttempt: claim.status === 'started' });

@@ -6,9 +6,8 @@ import { defineFlow, type FlowContext } from '../src/flow.ts';
 import { JobNames } from '../src/jobs/names.ts';
 import { defineJob, PermanentJobError } from '../src/jobs/scheduler.ts';
 import type { Logger } from '../src/log.ts';
-import { connectorFor } from '../src/networks/index.ts';
+import { clientFor } from '../src/networks/index.ts';
 import { NetworkError } from '../src/networks/port.ts';
-import type { Account } from '../src/store/accounts.ts';
 import { snapshotStages, stageDelayMs, type Publication } from '../src/store/metrics.ts';
 
 /**
@@ -58,11 +57,6 @@ export async function recordOutcome(
   }
 }
 
-async function clientFor(app: FlowContext, account: Account, log: Logger) {
-  const connector = connectorFor(account.network);
-  if (!connector) return undefined;
-  return connector.create(await app.stores.accounts.credentials(account.id), log.child({ network: account.network, account: account.id }));
-}
 
 async function snapshot(app: FlowContext, publicationId: string, stage: (typeof snapshotStages)[number], log: Logger): Promise<void> {
   const publication = await app.stores.metrics.publication(publicationId);
@@ -70,7 +64,7 @@ async function snapshot(app: FlowContext, publicationId: string, stage: (typeof 
   const account = await app.stores.accounts.get(publication.accountId);
   // A removed account has no credentials left to read with: its posts keep what was taken.
   if (!account) return;
-  const client = await clientFor(app, account, log);
+  const client = clientFor(account, await app.stores.accounts.credentials(account.id), log);
   if (!client?.fetchMetrics) return;
   let found;
   try {
@@ -94,7 +88,7 @@ export async function readFollowers(app: FlowContext, log: Logger): Promise<{ re
   let failed = 0;
   for (const account of await app.stores.accounts.listAll()) {
     try {
-      const client = await clientFor(app, account, log);
+      const client = clientFor(account, await app.stores.accounts.credentials(account.id), log);
       if (!client?.followers) continue;
       const followers = await client.followers();
       await app.stores.metrics.recordFollowers({ workspace: account.workspace, accountId: account.id, network: account.network, followers });

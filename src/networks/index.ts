@@ -48,3 +48,8 @@ export const connectors: Partial<Record<NetworkId, Connector>> = {
 export function connectorFor(network: NetworkId): Connector | undefined {
   return connectors[network];
 }
+
+/** A client for a connected account (undefined for a network Herald has no connector for), logging with its ids. */
+export function clientFor(account: { id: string; network: NetworkId }, credentials: Record<string, string>, log: Logger): SocialNetwork | undefined {
+  return connectors[account.network]?.create(credentials, log.child({ network: account.network, account: account.id }));
+}

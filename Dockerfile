@@ -12,6 +12,7 @@ RUN npm run build
 # --- runtime: production dependencies and compiled code only, as a non-root user --------------
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
+    HERALD_SANDBOX=off \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=3000
 WORKDIR /app

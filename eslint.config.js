@@ -59,6 +59,23 @@ export default tseslint.config(
       ],
     },
   })),
+  // The sandbox page: a plain browser module, served as is.
+  {
+    files: ['src/sandbox/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window', 'document', 'navigator', 'location', 'history', 'localStorage', 'sessionStorage', 'fetch', 'EventSource', 'URL',
+          'URLSearchParams', 'FormData', 'Headers', 'CSS', 'Intl', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
+          'requestAnimationFrame', 'cancelAnimationFrame', 'queueMicrotask', 'getComputedStyle', 'matchMedia', 'HTMLElement',
+          'HTMLInputElement', 'HTMLTextAreaElement', 'HTMLSelectElement', 'HTMLButtonElement', 'Element', 'Node', 'Event',
+          'KeyboardEvent', 'MouseEvent', 'CustomEvent', 'MutationObserver', 'DocumentFragment', 'AbortController', 'structuredClone',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { 'no-console': 'error' },
+  },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { adminsOnly, defineCommand } from '../src/chat/registry.ts';
-import { UserError } from '../src/core/errors.ts';
-import { isNetworkId, networkIds, type NetworkId } from '../src/core/networks.ts';
+import { parseNetworks } from '../flows/approval.ts';
 import { isTimeZone } from '../src/core/when.ts';
 
 /**
@@ -28,10 +27,7 @@ export default defineCommand({
     if (options.watch === 'off') changes.watchedChannels = current.watchedChannels.filter((c) => c !== channel.channel);
     if (options.reaction) changes.draftReaction = options.reaction.replace(/^:|:$/g, '');
     if (options.networks) {
-      const names = options.networks.toLowerCase().split(/[\s,]+/).filter(Boolean);
-      const unknown = names.filter((n) => !isNetworkId(n));
-      if (unknown.length) throw new UserError('unknown_network', t('draft.unknownNetwork', { names: unknown.join(', '), known: networkIds.join(', ') }));
-      changes.defaultNetworks = names as NetworkId[];
+      changes.defaultNetworks = parseNetworks(options.networks, [], t);
     }
     if (options.timezone) changes.timezone = options.timezone;
     const saved = Object.keys(changes).length ? await app.stores.settings.update(workspace, changes) : current;

@@ -9,7 +9,8 @@ import { allowed, newDraftId, type Draft, type DraftAction, type DraftImage, typ
 import { renderDiff, wordDiff } from '../src/core/diff.ts';
 import { UserError } from '../src/core/errors.ts';
 import { fitToNetwork } from '../src/core/fit.ts';
-import { isNetworkId, networkIds, networks, type NetworkId } from '../src/core/networks.ts';
+import { networks, type NetworkId } from '../src/core/networks.ts';
+import { offeredNetworkIds } from '../src/networks/index.ts';
 import { checkApproval, progress, type ApprovalPolicy, type ApprovalStep, type Person } from '../src/core/policy.ts';
 import { defineFlow, type FlowContext } from '../src/flow.ts';
 import { bestSlots } from '../src/core/best-time.ts';
@@ -50,8 +51,9 @@ const userRef = (draft: Draft, user: string): UserRef => {
 export function parseNetworks(raw: string | undefined, fallback: readonly NetworkId[], t: Translate): NetworkId[] {
   if (!raw?.trim()) return [...fallback];
   const names = raw.toLowerCase().split(/[\s,;]+/).filter(Boolean).map((n) => (n === 'twitter' ? 'x' : n));
-  const unknown = names.filter((n) => !isNetworkId(n));
-  if (unknown.length > 0) throw new UserError('unknown_network', t('draft.unknownNetwork', { names: unknown.join(', '), known: networkIds.join(', ') }));
+  const offered: readonly string[] = offeredNetworkIds();
+  const unknown = names.filter((n) => !offered.includes(n));
+  if (unknown.length > 0) throw new UserError('unknown_network', t('draft.unknownNetwork', { names: unknown.join(', '), known: offered.join(', ') }));
   return [...new Set(names as NetworkId[])];
 }
 

@@ -10,7 +10,7 @@ import type { DigestReport } from './digest-report.ts';
  * a screen reader or a notification gets the point without the picture.
  */
 
-const networkColours: Partial<Record<NetworkId, string>> = { bluesky: '#1185fe', mastodon: '#6364ff', x: '#111111', linkedin: '#0a66c2', threads: '#555555', instagram: '#d62976' };
+const networkColours: Partial<Record<NetworkId, string>> = { bluesky: '#1185fe', mastodon: '#6364ff', x: '#111111', linkedin: '#0a66c2', threads: '#555555', instagram: '#d62976', sandbox: '#0f766e' };
 const sentimentColours = { negative: '#d64545', neutral: '#9aa5b1', positive: '#2e9e5b' } as const;
 
 /** "Mon 24" in the workspace's language, for a local day YYYY-MM-DD. */

@@ -58,7 +58,8 @@ export async function recordOutcome(
 }
 
 
-async function snapshot(app: FlowContext, publicationId: string, stage: (typeof snapshotStages)[number], log: Logger): Promise<void> {
+/** Reads one publication's counters now and stores them under `stage` (the snapshot job; the sandbox's digest-now). */
+export async function snapshot(app: FlowContext, publicationId: string, stage: (typeof snapshotStages)[number], log: Logger): Promise<void> {
   const publication = await app.stores.metrics.publication(publicationId);
   if (!publication?.remoteId) return;
   const account = await app.stores.accounts.get(publication.accountId);

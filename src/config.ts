@@ -11,7 +11,7 @@ const emptyAsUndefined = (value: unknown): unknown => (value === '' ? undefined 
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional()),
   LOG_FORMAT: z.preprocess(emptyAsUndefined, z.enum(['json', 'pretty']).optional()),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
@@ -59,6 +59,8 @@ export const configSchema = z.object({
   CHAT_MESSAGES_PER_SECOND: z.coerce.number().positive().max(50).default(1),
   METRICS_RETENTION_DAYS: z.coerce.number().int().min(8).max(3_650).default(400),
   DIGEST_CHECK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(300),
+  HERALD_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  SANDBOX_PORT: port.default(3100),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -66,7 +68,7 @@ export type Config = z.infer<typeof configSchema>;
 /** What to tell a person about each variable when its value is missing or wrong. */
 const hints: Record<keyof Config, string> = {
   NODE_ENV: 'one of development, production, test',
-  LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent (default: info; warn in the sandbox)',
   LOG_FORMAT: 'json or pretty (default: pretty in development, json otherwise)',
   HTTP_HOST: 'the address the HTTP server binds to, e.g. 127.0.0.1 or 0.0.0.0',
   HTTP_PORT: 'a TCP port number, e.g. 3000 (0 picks a free port)',
@@ -99,6 +101,8 @@ const hints: Record<keyof Config, string> = {
   CHAT_MESSAGES_PER_SECOND: 'most messages Herald sends into one chat channel per second (the platforms allow about 1)',
   METRICS_RETENTION_DAYS: 'days to keep raw metric snapshots (posts keep their latest counters), 8 to 3650',
   DIGEST_CHECK_SECONDS: 'seconds between checks for a weekly digest that is due, 1 to 3600',
+  HERALD_SANDBOX: 'auto: the browser sandbox when no Slack or Discord credentials are set; on: always (like --sandbox); off: never',
+  SANDBOX_PORT: 'the port of the sandbox page on 127.0.0.1, e.g. 3100 (0 picks a free port)',
 };
 
 /** Rules that involve several variables at once. */

@@ -3,9 +3,10 @@ import { allFlows } from '../flows/index.ts';
 import { startHerald } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, redactUri, type Logger } from './log.ts';
+import { startSandbox } from './sandbox/index.ts';
 import { startEmbeddedMongo, type EmbeddedMongo } from './store/embedded.ts';
 
-/** Wiring only: config → database → Herald → signals. */
+/** Wiring only: config → database → Herald (or the sandbox) → signals. */
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -17,7 +18,13 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT ?? (config.NODE_ENV === 'development' ? 'pretty' : 'json') });
+  // Without chat credentials there is nothing to talk to: the sandbox shows Herald in a browser.
+  const sandbox =
+    process.argv.includes('--sandbox') || config.HERALD_SANDBOX === 'on' || (config.HERALD_SANDBOX === 'auto' && !config.SLACK_BOT_TOKEN && !config.DISCORD_TOKEN);
+  const log = createLogger({
+    level: config.LOG_LEVEL ?? (sandbox ? 'warn' : 'info'),
+    format: config.LOG_FORMAT ?? (config.NODE_ENV === 'development' ? 'pretty' : 'json'),
+  });
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
 
   let embedded: EmbeddedMongo | undefined;
@@ -30,10 +37,19 @@ async function main(): Promise<void> {
     log.info({ uri: redactUri(mongoUri) }, 'connecting to MongoDB');
   }
 
-  const herald = await startHerald({ config, log, mongoUri, flows: allFlows, commands: allCommands }).catch(async (error: unknown) => {
+  let running: { stop(): Promise<void> };
+  try {
+    if (sandbox) {
+      const started = await startSandbox({ config, log, mongoUri, flows: allFlows, commands: allCommands, port: config.SANDBOX_PORT });
+      process.stdout.write(`Herald sandbox: open ${started.url}/ (no Slack or Discord credentials set; Ctrl+C stops it)\n`);
+      running = started;
+    } else {
+      running = await startHerald({ config, log, mongoUri, flows: allFlows, commands: allCommands });
+    }
+  } catch (error) {
     await embedded?.stop();
     throw error;
-  });
+  }
 
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals): void => {
@@ -43,7 +59,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     log.info({ signal }, 'shutting down: no new work, draining running jobs');
-    herald
+    running
       .stop()
       .then(() => embedded?.stop())
       .then(() => exitAfterFlush(log, 0))

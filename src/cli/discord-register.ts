@@ -16,7 +16,7 @@ try {
     process.stderr.write('DISCORD_TOKEN is not set: nothing to register. See the README, "Create the Discord application".\n');
     process.exit(2);
   }
-  const log = createLogger({ level: config.LOG_LEVEL, format: 'pretty' });
+  const log = createLogger({ level: config.LOG_LEVEL ?? 'info', format: 'pretty' });
   const adapter = createDiscordAdapter({
     token: config.DISCORD_TOKEN,
     ...(config.DISCORD_API_URL ? { apiUrl: config.DISCORD_API_URL } : {}),

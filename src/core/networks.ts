@@ -2,7 +2,8 @@
  * The social networks Herald writes for, and how each one measures a post. The numbers are the
  * networks' own: a variant that fits here is accepted there.
  */
-export const networkIds = ['bluesky', 'x', 'mastodon', 'threads', 'linkedin', 'instagram'] as const;
+/** 'sandbox' is the simulated network of `npm start` without credentials (src/sandbox); only a sandbox offers it. */
+export const networkIds = ['bluesky', 'x', 'mastodon', 'threads', 'linkedin', 'instagram', 'sandbox'] as const;
 export type NetworkId = (typeof networkIds)[number];
 
 export interface NetworkLimits {
@@ -24,6 +25,7 @@ export const networks: Record<NetworkId, NetworkLimits> = {
   threads: { id: 'threads', label: 'Threads', maxLength: 500, unit: 'characters', threads: true, imageRequired: false, maxImages: 10 },
   linkedin: { id: 'linkedin', label: 'LinkedIn', maxLength: 3_000, unit: 'characters', threads: false, imageRequired: false, maxImages: 9 },
   instagram: { id: 'instagram', label: 'Instagram', maxLength: 2_200, unit: 'characters', threads: false, imageRequired: true, maxImages: 10 },
+  sandbox: { id: 'sandbox', label: 'Sandbox network', maxLength: 300, unit: 'graphemes', threads: true, imageRequired: false, maxImages: 4 },
 };
 
 export function isNetworkId(value: string): value is NetworkId {

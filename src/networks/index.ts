@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { FormField } from '../chat/model.ts';
-import type { NetworkId } from '../core/networks.ts';
+import { networkIds, type NetworkId } from '../core/networks.ts';
 import type { Logger } from '../log.ts';
 import { createBlueskyNetwork } from './bluesky/index.ts';
 import { createMastodonNetwork } from './mastodon/index.ts';
+import { createSandboxNetwork } from './sandbox/index.ts';
 import type { SocialNetwork } from './port.ts';
 
 /**
@@ -44,6 +45,31 @@ export const connectors: Partial<Record<NetworkId, Connector>> = {
     create: (credentials, log) => createMastodonNetwork({ instanceUrl: credentials.instanceUrl ?? '', accessToken: credentials.accessToken ?? '', log }),
   },
 };
+
+/**
+ * The sandbox's simulated network. Not in `connectors`: only a Herald started by the sandbox offers
+ * it (enableConnector), so a real workspace never sees it.
+ */
+export const sandboxConnector: Connector = {
+  network: 'sandbox',
+  label: 'Sandbox network',
+  fields: [
+    { kind: 'text', id: 'service', label: 'Network API URL', required: true, maxLength: 200 },
+    { kind: 'text', id: 'token', label: 'Access token', required: true, maxLength: 200 },
+  ],
+  credentials: z.object({ service: url, token: z.string().trim().min(8).max(200) }),
+  create: (credentials, log) => createSandboxNetwork({ service: credentials.service ?? '', token: credentials.token ?? '', log }),
+};
+
+/** Offers one more connector in this process (the sandbox's). */
+export function enableConnector(connector: Connector): void {
+  connectors[connector.network] = connector;
+}
+
+/** The networks people may name in drafts and settings: every one but the sandbox's, outside a sandbox. */
+export function offeredNetworkIds(): NetworkId[] {
+  return networkIds.filter((id) => id !== 'sandbox' || connectors.sandbox);
+}
 
 export function connectorFor(network: NetworkId): Connector | undefined {
   return connectors[network];

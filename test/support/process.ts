@@ -25,7 +25,8 @@ const npmStartArgs = ['--experimental-strip-types', '--disable-warning=Experimen
 export function spawnHerald(env: Record<string, string>, nodeArgs: readonly string[] = npmStartArgs): HeraldProcess {
   const child = spawn(process.execPath, [...nodeArgs], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', ...env },
+    // The sandbox starts only where a test asks for it (HERALD_SANDBOX: 'auto' or 'on').
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', HERALD_SANDBOX: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

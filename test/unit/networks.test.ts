@@ -26,7 +26,7 @@ describe('measuring posts as each network does', () => {
   });
 
   it('knows every network’s limit', () => {
-    expect(Object.fromEntries(networkIds.map((id) => [id, networks[id].maxLength]))).toEqual({ bluesky: 300, x: 280, mastodon: 500, threads: 500, linkedin: 3000, instagram: 2200 });
+    expect(Object.fromEntries(networkIds.map((id) => [id, networks[id].maxLength]))).toEqual({ bluesky: 300, x: 280, mastodon: 500, threads: 500, linkedin: 3000, instagram: 2200, sandbox: 300 });
     expect(networks.instagram.imageRequired).toBe(true);
   });
 });

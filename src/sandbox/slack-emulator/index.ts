@@ -265,11 +265,12 @@ export class SlackEmulator {
   }
 }
 
-function seed(core: EmulatorCore): void {
+function seed(core: EmulatorCore, people: 'test' | 'none'): void {
   const s = core.store;
   s.addUser({ id: core.config.botUserId, name: 'herald', realName: 'Herald', isBot: true });
   const bot = s.user(core.config.botUserId);
   if (bot) bot.profile.bot_id = core.config.botId;
+  if (people === 'none') return;
   s.addUser({ id: 'U_ALICE', name: 'alice', isAdmin: true });
   s.addUser({ id: 'U_BOB', name: 'bob' });
   s.addUser({ id: 'U_CAROL', name: 'carol' });
@@ -295,7 +296,7 @@ export async function createSlackEmulator(options: SlackEmulatorOptions = {}): P
     },
     log,
   );
-  seed(core);
+  seed(core, options.people ?? 'test');
   const socket = new SocketModeHub(core.config.appId, log);
   const api = new WebApi(core, {
     'apps.connections.open': () => ({ url: socket.issueUrl(core.baseUrl) }),

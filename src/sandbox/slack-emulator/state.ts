@@ -22,7 +22,7 @@ export interface StoreIdentity {
 export class SlackStore {
   readonly state: SlackState;
   readonly events = new EventEmitter();
-  private tsCounter = 0;
+  private lastMicros = 0;
   private idCounter = 0;
 
   constructor(id: StoreIdentity) {
@@ -44,11 +44,10 @@ export class SlackStore {
     this.events.emit('change', change);
   }
 
-  /** Unique, monotonically increasing Slack-style timestamp. */
+  /** Unique, monotonically increasing Slack-style timestamp: the wall clock's microseconds, as Slack's. */
   nextTs(): string {
-    this.tsCounter += 1;
-    const n = this.tsCounter;
-    return `${1_700_000_000 + Math.floor(n / 10_000)}.${String((n % 10_000) * 100).padStart(6, '0')}`;
+    this.lastMicros = Math.max(Date.now() * 1_000, this.lastMicros + 1);
+    return `${Math.floor(this.lastMicros / 1_000_000)}.${String(this.lastMicros % 1_000_000).padStart(6, '0')}`;
   }
 
   nextId(prefix: string): string {

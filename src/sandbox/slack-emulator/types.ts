@@ -200,4 +200,6 @@ export interface SlackEmulatorOptions {
   /** How long a delivery waits for its ack; Slack's limit is 3 s. */
   ackTimeoutMs?: number;
   log?: LogFn;
+  /** 'test' (default): alice (admin), bob, carol, #general, #approvals and @approvers; 'none': only the bot. */
+  people?: 'test' | 'none';
 }

@@ -166,6 +166,32 @@ describe('the sandbox page in a browser', () => {
     expect(problems).toEqual([]);
   }, 240_000);
 
+  it('the composer runs slash commands, a card’s select answers, the network panel mentions and likes, and the header names the assistant', async () => {
+    await expect.poll(() => page.locator('#assistant-mode').textContent()).toContain('built-in fallbacks');
+    await page.locator('#user-switch').selectOption('U_WRITER');
+    await channel('drafts').click();
+    await page.locator('#composer').fill('/herald ping');
+    await page.locator('#send').click();
+    await page.locator('main .ephemeral').filter({ hasText: 'Pong! Herald is running on slack' }).waitFor();
+    await page.locator('#composer').fill('/draft new text:"Autumn hours: we open at nine from Monday."');
+    await page.locator('#composer').press('Enter');
+    await channel('approvals').click();
+    const card = messages().filter({ hasText: 'Autumn hours' }).filter({ has: page.locator('select[data-action-id]') });
+    await card.waitFor({ timeout: 15_000 });
+    await card.locator('select[data-action-id]').selectOption('history');
+    await page.locator('main .ephemeral').filter({ hasText: 'History of draft' }).waitFor({ timeout: 10_000 });
+
+    const brandPost = page.locator('#network article.post[data-ours="true"]').filter({ hasText: 'linen shirts' });
+    await page.locator('#net-person').selectOption('p-maya');
+    await brandPost.getByRole('button', { name: 'Like' }).click();
+    await expect.poll(() => brandPost.textContent()).toContain('1 like');
+    await page.locator('#net-mention-text').fill('Where can I buy the recycled denim in Iași?');
+    await page.locator('#net-mention').click();
+    await channel('inbox').click();
+    await messages().filter({ hasText: 'Where can I buy the recycled denim in Iași?' }).waitFor({ timeout: 20_000 });
+    expect(problems).toEqual([]);
+  }, 60_000);
+
   it('a keyboard-only pass reaches every button, select and field on the page', async () => {
     await page.locator('#user-switch').selectOption('U_APPROVER');
     await channel('approvals').click();

@@ -5,6 +5,7 @@ import { createSlackEmulator } from '../../src/sandbox/slack-emulator/index.ts';
 import { eventually } from '../support/herald.ts';
 import { captureLogger } from '../support/log.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
+import { createFakeOpenAI } from '../emulators/openai/server.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
 import { spawnHerald, type HeraldProcess } from '../support/process.ts';
 
@@ -157,6 +158,20 @@ describe('the sandbox', () => {
     await ok('message', { user: 'U_WRITER', channel: 'C_DRAFTS', text: 'After the reset' });
     expect((await state()).messages.C_DRAFTS!.map((m) => m.text)).toEqual(['After the reset']);
   }, 60_000);
+});
+
+describe('the sandbox with a model configured', () => {
+  it('uses it, and the page is told so', async () => {
+    const openai = await createFakeOpenAI(() => 'ok');
+    const { sandbox, stop } = await startTestSandbox(captureLogger('warn').log, { OPENAI_BASE_URL: openai.baseUrl, OPENAI_API_KEY: 'sk-test', OPENAI_MODEL: 'gpt-test-mini' });
+    try {
+      const state = (await (await fetch(`${sandbox.url}/sandbox/api/state?user=U_WRITER`)).json()) as { assistant: unknown };
+      expect(state.assistant).toEqual({ mode: 'model', model: 'gpt-test-mini' });
+    } finally {
+      await stop();
+      await openai.close();
+    }
+  }, 90_000);
 });
 
 describe('npm start chooses the sandbox', () => {

@@ -7,10 +7,10 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { testMongoUri, uniqueDbName } from './mongo.ts';
 
 /** A whole sandbox in this process against the test server, its page on a free port. */
-export async function startTestSandbox(log: Logger): Promise<{ sandbox: Sandbox; stop(): Promise<void> }> {
+export async function startTestSandbox(log: Logger, env: Record<string, string> = {}): Promise<{ sandbox: Sandbox; stop(): Promise<void> }> {
   const dbName = uniqueDbName('sbx');
   const sandbox = await startSandbox({
-    config: loadConfig({ NODE_ENV: 'test', MONGODB_DB: dbName, SCHEDULER_POLL_MS: '250' }),
+    config: loadConfig({ NODE_ENV: 'test', MONGODB_DB: dbName, SCHEDULER_POLL_MS: '250', ...env }),
     log,
     mongoUri: testMongoUri(),
     flows: allFlows,

@@ -101,7 +101,7 @@ const hints: Record<keyof Config, string> = {
   CHAT_MESSAGES_PER_SECOND: 'most messages Herald sends into one chat channel per second (the platforms allow about 1)',
   METRICS_RETENTION_DAYS: 'days to keep raw metric snapshots (posts keep their latest counters), 8 to 3650',
   DIGEST_CHECK_SECONDS: 'seconds between checks for a weekly digest that is due, 1 to 3600',
-  HERALD_SANDBOX: 'auto: the browser sandbox when no Slack or Discord credentials are set; on: always (like --sandbox); off: never',
+  HERALD_SANDBOX: 'auto: the browser sandbox when no Slack or Discord credentials are set (never with NODE_ENV=production); on: always (like --sandbox); off: never',
   SANDBOX_PORT: 'the port of the sandbox page on 127.0.0.1, e.g. 3100 (0 picks a free port)',
 };
 

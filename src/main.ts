@@ -19,8 +19,11 @@ async function main(): Promise<void> {
     throw error;
   }
   // Without chat credentials there is nothing to talk to: the sandbox shows Herald in a browser.
+  // Never by itself in production, where missing credentials are a mistake to report, not a demo.
   const sandbox =
-    process.argv.includes('--sandbox') || config.HERALD_SANDBOX === 'on' || (config.HERALD_SANDBOX === 'auto' && !config.SLACK_BOT_TOKEN && !config.DISCORD_TOKEN);
+    process.argv.includes('--sandbox') ||
+    config.HERALD_SANDBOX === 'on' ||
+    (config.HERALD_SANDBOX === 'auto' && config.NODE_ENV !== 'production' && !config.SLACK_BOT_TOKEN && !config.DISCORD_TOKEN);
   const log = createLogger({
     level: config.LOG_LEVEL ?? (sandbox ? 'warn' : 'info'),
     format: config.LOG_FORMAT ?? (config.NODE_ENV === 'development' ? 'pretty' : 'json'),
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
       process.stdout.write(`Herald sandbox: open ${started.url}/ (no Slack or Discord credentials set; Ctrl+C stops it)\n`);
       running = started;
     } else {
+      if (!config.SLACK_BOT_TOKEN && !config.DISCORD_TOKEN) log.warn('no Slack or Discord credentials: Herald runs its jobs but no chat platform (see README: Slack app, Discord application)');
       running = await startHerald({ config, log, mongoUri, flows: allFlows, commands: allCommands });
     }
   } catch (error) {

@@ -54,15 +54,22 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   events.setMaxListeners(100);
   // Only this process offers the simulated network in the accounts form.
   enableConnector(sandboxConnector);
-  const dbName = `${options.config.MONGODB_DB}_sandbox`.slice(0, 63);
+  // Its own database, wiped at every start: never a name that could be another's.
+  const dbName = `${options.config.MONGODB_DB}_sandbox`;
+  if (dbName.length > 63) throw new Error(`MONGODB_DB is too long for the sandbox's database name ${dbName} (at most 55 characters).`);
   const network = new SimulatedNetwork({ token: `sandbox-${randomBytes(12).toString('hex')}` });
   network.events.on('change', (change: unknown) => events.emit('change', change));
 
   let run: SandboxRun | undefined;
   let resetting: Promise<void> | undefined;
   let server: SandboxServer | undefined;
+  let generation = 0;
+  let stopping = false;
+  /** Why the last (re)start failed; the page shows it until a reset succeeds. */
+  let failure: Error | undefined;
 
   const boot = async (): Promise<SandboxRun> => {
+    generation += 1;
     await wipe(options.mongoUri, dbName);
     network.reset();
     const emulator = await createSlackEmulator({ teamId: SANDBOX_TEAM, people: 'none' });
@@ -93,12 +100,24 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   };
 
   const reset = (): Promise<void> => {
+    if (stopping) return Promise.reject(new SandboxBusy());
     resetting ??= (async () => {
       log.info('sandbox reset: wiping the database, the chat and the network');
       await halt();
-      run = await boot();
+      try {
+        run = await boot();
+        failure = undefined;
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+        log.error({ err: failure }, 'sandbox reset failed; Reset tries again');
+        throw new SandboxDown(failure);
+      }
     })().finally(() => (resetting = undefined));
     return resetting;
+  };
+  const current = (): SandboxRun => {
+    if (run) return run;
+    throw failure && !resetting ? new SandboxDown(failure) : new SandboxBusy();
   };
 
   server = await startSandboxServer({
@@ -106,10 +125,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     log: log.child({ component: 'sandbox' }),
     network,
     events,
-    current: () => {
-      if (!run) throw new SandboxBusy();
-      return run;
-    },
+    current,
+    generation: () => generation,
     commands: options.commands,
     reset,
   });
@@ -125,18 +142,24 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     url: server.url,
     network,
     events,
-    current() {
-      if (!run) throw new SandboxBusy();
-      return run;
-    },
+    current,
     reset,
     async stop() {
-      await resetting?.catch(() => undefined);
-      await halt();
+      stopping = true;
       await server?.close();
       server = undefined;
+      await resetting?.catch(() => undefined);
+      await halt();
     },
   };
+}
+
+/** Raised when the sandbox could not start again: the page shows why, and Reset tries again. */
+export class SandboxDown extends Error {
+  constructor(cause: Error) {
+    super(`The sandbox could not start: ${cause.message}. Press Reset sandbox to try again.`, { cause });
+    this.name = 'SandboxDown';
+  }
 }
 
 /** Raised while the sandbox restarts (reset); the page says so and retries. */

@@ -242,13 +242,14 @@ export class SimulatedNetwork {
       if ([...new Intl.Segmenter('en', { granularity: 'grapheme' }).segment(text)].length > MAX_LENGTH) throw new NetworkInputError(`a post is longer than ${MAX_LENGTH} characters`, 422);
     }
     const images = Array.isArray(input.images) ? (input.images as { alt?: unknown; mimeType?: unknown; bytes?: unknown }[]) : [];
-    const replyTo = typeof input.replyTo === 'string' ? this.live(input.replyTo) : undefined;
-    // The network's own idempotency: a repeated call completes the thread, never repeats it.
-    const existing = this.byKey(input.idempotencyKey);
-    for (let part = existing.length; part < texts.length; part += 1) {
-      const previous = existing[part - 1];
-      const parent = previous ?? replyTo;
-      existing.push(
+    // The network's own idempotency: a repeated call completes the thread, never repeats a part
+    // (not even one deleted since), and answers what the first call made.
+    const made = this.posts.filter((p) => p.idempotencyKey === input.idempotencyKey).sort((a, b) => (a.part ?? 0) - (b.part ?? 0));
+    const next = made.length === 0 ? 0 : (made.at(-1)!.part ?? 0) + 1;
+    const replyTo = next < texts.length && typeof input.replyTo === 'string' ? this.live(input.replyTo) : undefined;
+    for (let part = next; part < texts.length; part += 1) {
+      const parent = made.at(-1) ?? replyTo;
+      made.push(
         this.add({
           author: 'brand',
           text: texts[part]!,
@@ -259,6 +260,7 @@ export class SimulatedNetwork {
         }),
       );
     }
+    const existing = made.filter((p) => !p.deleted);
     this.changed('publish');
     return { posts: existing.map((p) => this.published(p)) };
   }
@@ -266,10 +268,10 @@ export class SimulatedNetwork {
   /** Others' replies to any post of the brand's threads and mentions of the brand, after the cursor. */
   private inbox(cursor: string | undefined): { items: unknown[]; cursor: string | undefined } {
     const after = cursor === undefined ? undefined : Number(cursor);
+    const byId = (id: string | undefined): StoredPost | undefined => (id ? this.posts.find((q) => q.id === id) : undefined);
     const relevant = this.posts.filter((p) => {
       if (p.author === 'brand' || p.deleted) return false;
-      const parent = p.inReplyTo ? this.posts.find((q) => q.id === p.inReplyTo) : undefined;
-      return p.mentionsBrand || parent?.author === 'brand';
+      return p.mentionsBrand || byId(p.inReplyTo)?.author === 'brand' || byId(p.rootId)?.author === 'brand';
     });
     // Without a cursor only what is new from now on, as connecting a real account does.
     if (after === undefined || Number.isNaN(after)) return { items: [], cursor: String(this.seq) };
@@ -277,7 +279,7 @@ export class SimulatedNetwork {
     return {
       items: items.map((p) => {
         const person = people.find((q) => q.id === p.author)!;
-        const parent = p.inReplyTo ? this.posts.find((q) => q.id === p.inReplyTo) : undefined;
+        const parent = byId(p.inReplyTo);
         return {
           remoteId: p.id,
           kind: parent ? 'reply' : 'mention',

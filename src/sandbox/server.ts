@@ -27,6 +27,8 @@ export interface SandboxServerOptions {
   network: SimulatedNetwork;
   events: EventEmitter;
   current: () => SandboxRun;
+  /** Counts the sandbox's (re)starts: a request that outlives one was cut by a reset. */
+  generation: () => number;
   commands: readonly Command[];
   reset: () => Promise<void>;
 }
@@ -162,6 +164,11 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
     }
     if (request.method !== 'POST') throw new RequestError(`No ${request.method} ${route} here.`, 404);
     const body = await readJson(request, 64 * 1024);
+    // Reset first: it must work when the sandbox failed to start too.
+    if (route === 'reset') {
+      await options.reset();
+      return send(response, 200, { ok: true });
+    }
     const { emulator } = options.current();
     switch (route) {
       case 'message': {
@@ -211,15 +218,27 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
         await sendWeeklyDigest(parse(schemas.digest, body).user);
         return send(response, 200, { ok: true });
       }
-      case 'reset':
-        await options.reset();
-        return send(response, 200, { ok: true });
       default:
         throw new RequestError(`No ${route} here.`, 404);
     }
   }
 
+  let origins: readonly string[] = [];
+  /**
+   * Only this machine's browser, on this page, may drive the sandbox: the Host must be the
+   * loopback address (no DNS rebinding), and a POST must be JSON from no other origin (no other
+   * web page's form or no-cors fetch).
+   */
+  function checkCaller(request: IncomingMessage): void {
+    if (!origins.includes(`http://${request.headers.host ?? ''}`)) throw new RequestError('The sandbox answers on 127.0.0.1 only.', 403);
+    if (request.method !== 'POST') return;
+    if (!/^application\/json\b/.test(request.headers['content-type'] ?? '')) throw new RequestError('Send JSON (content-type: application/json).', 415);
+    const origin = request.headers.origin;
+    if (origin !== undefined && !origins.includes(origin)) throw new RequestError('Requests from other pages are refused.', 403);
+  }
+
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    checkCaller(request);
     const url = new URL(request.url ?? '/', 'http://sandbox');
     const path = url.pathname;
     if (path.startsWith('/sandbox/net/')) return network.handle(request, response);
@@ -244,9 +263,13 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
   }
 
   const server = createServer((request, response) => {
+    const generation = options.generation();
     route(request, response).catch((error: unknown) => {
-      const status = error instanceof RequestError || error instanceof NetworkInputError ? error.status : error instanceof Error && error.name === 'SandboxBusy' ? 503 : 500;
-      const message = status === 500 ? 'Something went wrong in the sandbox; the log says what.' : errorMessage(error);
+      // A request cut by a reset (its Herald stopped under it) is the reset's doing, not a fault.
+      const cut = options.generation() !== generation;
+      const status =
+        error instanceof RequestError || error instanceof NetworkInputError ? error.status : (error instanceof Error && ['SandboxBusy', 'SandboxDown'].includes(error.name)) || cut ? 503 : 500;
+      const message = status === 500 ? 'Something went wrong in the sandbox; the log says what.' : cut ? 'The sandbox was reset while this ran; try again.' : errorMessage(error);
       log[status >= 500 ? 'error' : 'warn']({ path: request.url, method: request.method, status, err: errorMessage(error) }, 'sandbox request refused');
       if (!response.headersSent) send(response, status, { error: message });
       else response.end();
@@ -276,6 +299,7 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
   }, 15_000);
 
   const { port } = server.address() as AddressInfo;
+  origins = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
   return {
     url: `http://127.0.0.1:${port}`,
     async close() {

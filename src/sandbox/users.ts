@@ -18,7 +18,7 @@ export const sandboxUsers: readonly SandboxUser[] = [
 ];
 
 export const sandboxChannels = [
-  { id: 'C_DRAFTS', name: 'drafts', purpose: 'Write post ideas here; turn one into a draft with More actions → Draft a post.' },
+  { id: 'C_DRAFTS', name: 'drafts', purpose: 'Write post ideas here; turn one into a draft with its More actions menu → Draft a post from this.' },
   { id: 'C_APPROVALS', name: 'approvals', purpose: 'Draft cards wait here for an approver.' },
   { id: 'C_INBOX', name: 'inbox', purpose: 'Comments and mentions from the network, one thread each.' },
   { id: 'C_CRISIS', name: 'crisis', purpose: 'Spikes of negative mentions page the on-call person here.' },

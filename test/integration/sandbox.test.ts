@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.ts';
@@ -141,6 +142,22 @@ describe('the sandbox', () => {
     }
     expect(captured.lines().filter((l) => l.msg === 'sandbox request refused').length).toBeGreaterThanOrEqual(cases.length);
     expect((await fetch(`${sandbox.url}/sandbox/api/state?user=U_WRITER`)).status).toBe(200);
+    // Only this machine's browser on this page: another page's no-cors form post, a rebound host name.
+    const foreign = await fetch(`${sandbox.url}/sandbox/api/reset`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    expect(foreign.status).toBe(415);
+    const otherPage = await fetch(`${sandbox.url}/sandbox/api/reset`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: '{}' });
+    expect(otherPage.status).toBe(403);
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const { port } = new URL(sandbox.url);
+      request({ host: '127.0.0.1', port, path: '/sandbox/api/state?user=U_WRITER', headers: { host: `evil.example:${port}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(rebound).toBe(403);
+    expect((await state()).network.posts.length).toBeGreaterThan(0); // nothing was reset
     // The network's own API refuses a missing token as a network would.
     expect((await fetch(`${sandbox.network.apiUrl}/me`)).status).toBe(401);
   });
@@ -214,6 +231,17 @@ describe('npm start chooses the sandbox', () => {
     expect((await p.exited).code).toBe(0);
   }, 90_000);
 
+  it('HERALD_SANDBOX=off, or NODE_ENV=production, starts Herald without chat instead, and says so', async () => {
+    for (const env of [{ HERALD_SANDBOX: 'off' }, { NODE_ENV: 'production' }] as Record<string, string>[]) {
+      const p = start({ ...env, LOG_LEVEL: 'info' });
+      await p.waitForLine((l) => l.msg === 'herald started', 30_000);
+      expect(p.stdout()).not.toContain('Herald sandbox');
+      expect(p.lines().some((l) => String(l.msg).startsWith('no Slack or Discord credentials'))).toBe(true);
+      p.child.kill('SIGTERM');
+      expect((await p.exited).code).toBe(0);
+    }
+  }, 90_000);
+
   it('with chat credentials it never starts; --sandbox forces it', async () => {
     const emulator = await createSlackEmulator();
     try {
@@ -223,8 +251,14 @@ describe('npm start chooses the sandbox', () => {
       expect(plain.stdout()).not.toContain('Herald sandbox');
       const forced = start(env, ['--sandbox']);
       expect((await fetch(`${await sandboxUrl(forced)}/sandbox/api/state?user=U_WRITER`)).status).toBe(200);
-      // The forced sandbox talks to its own emulator, never to the configured workspace.
-      expect(emulator.apiCalls.filter((c) => c.method === 'chat.postMessage')).toHaveLength(0);
+      // The forced sandbox talks to its own emulator, never to the configured workspace: every call
+      // this emulator answered came from the plain Herald (it connected once).
+      const callsOfPlain = emulator.apiCalls.length;
+      expect(emulator.apiCalls.filter((c) => c.method === 'apps.connections.open')).toHaveLength(1);
+      plain.child.kill('SIGTERM');
+      await plain.exited;
+      await fetch(`${await sandboxUrl(forced)}/sandbox/api/state?user=U_WRITER`);
+      expect(emulator.apiCalls.length).toBe(callsOfPlain);
     } finally {
       await emulator.close();
     }

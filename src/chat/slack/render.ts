@@ -47,16 +47,9 @@ export function truncate(text: string, max: number): string {
   return `${text.slice(0, Math.max(0, max - 1)).trimEnd()}…`;
 }
 
-/**
- * Slack reads &, < and > as control characters in text fields (links, mentions); neutral text is
- * plain. One exception: a person's mention `<@U…>`, the form flows name people in on every platform,
- * stays a mention (broadcasts such as <!channel> never pass).
- */
+/** Slack reads &, < and > as control characters in text fields (links, mentions); neutral text is plain. */
 export function escapeText(text: string): string {
-  return text
-    .split(/(<@[UW][A-Z0-9_]+>)/)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')))
-    .join('');
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** The reverse of escapeText, for text Slack sends us. */

@@ -40,11 +40,14 @@ export function createSandboxNetwork(options: SandboxNetworkOptions): SocialNetw
     } catch (error) {
       throw new NetworkError('sandbox', 'unavailable', `Sandbox network ${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
-    const payload = (await response.json().catch(() => ({}))) as T & { error?: string };
-    if (!response.ok) {
+    const payload = (await response.json().catch(() => undefined)) as (T & { error?: string }) | undefined;
+    if (response.ok && (typeof payload !== 'object' || payload === null)) {
+      throw new NetworkError('sandbox', 'unavailable', `Sandbox network ${what} failed: an unreadable answer (${response.status})`, { status: response.status });
+    }
+    if (!response.ok || !payload) {
       const seconds = Number(response.headers.get('retry-after'));
       const failure = classify(response.status);
-      throw new NetworkError('sandbox', failure, `Sandbox network ${what} failed (${response.status}): ${payload.error ?? 'no details'}`, {
+      throw new NetworkError('sandbox', failure, `Sandbox network ${what} failed (${response.status}): ${payload?.error ?? 'no details'}`, {
         status: response.status,
         ...(failure === 'rate_limited' && Number.isFinite(seconds) ? { retryAfterMs: seconds * 1_000 } : {}),
       });
@@ -76,6 +79,7 @@ export function createSandboxNetwork(options: SandboxNetworkOptions): SocialNetw
     },
     async fetchInbox(cursor) {
       const page = await call<{ items: (Omit<InboxItem, 'createdAt'> & { createdAt: string })[]; cursor?: string }>('inbox', 'GET', `/inbox${cursor === undefined ? '' : `?cursor=${encodeURIComponent(cursor)}`}`);
+      if (!Array.isArray(page.items)) throw new NetworkError('sandbox', 'unavailable', 'Sandbox network inbox failed: an answer without items');
       return { items: page.items.map((item) => ({ ...item, createdAt: new Date(item.createdAt) })), cursor: page.cursor };
     },
     reply(toRemoteId, input): Promise<PublishResult> {
@@ -83,7 +87,9 @@ export function createSandboxNetwork(options: SandboxNetworkOptions): SocialNetw
     },
     async fetchMetrics(remoteIds): Promise<PostMetrics[]> {
       if (remoteIds.length === 0) return [];
-      return (await call<{ metrics: PostMetrics[] }>('metrics', 'GET', `/metrics?ids=${remoteIds.map(encodeURIComponent).join(',')}`)).metrics;
+      const answer = await call<{ metrics: PostMetrics[] }>('metrics', 'GET', `/metrics?ids=${remoteIds.map(encodeURIComponent).join(',')}`);
+      if (!Array.isArray(answer.metrics)) throw new NetworkError('sandbox', 'unavailable', 'Sandbox network metrics failed: an answer without metrics');
+      return answer.metrics;
     },
     async followers() {
       return (await call<{ followers: number }>('followers', 'GET', '/followers')).followers;

@@ -3,7 +3,7 @@ import type { Sentiment } from '../src/core/inbox.ts';
 import type { NetworkId } from '../src/core/networks.ts';
 import type { FlowContext } from '../src/flow.ts';
 import type { Account } from '../src/store/accounts.ts';
-import type { DayBucket, FollowerDay } from '../src/store/metrics.ts';
+import { decodePost, type DayBucket, type FollowerDay } from '../src/store/metrics.ts';
 import type { WorkspaceSettings } from '../src/store/settings.ts';
 
 /**
@@ -147,7 +147,8 @@ interface Posted {
 function readBuckets(buckets: readonly DayBucket[]) {
   const posts: Posted[] = [];
   for (const bucket of buckets) {
-    for (const [id, p] of Object.entries(bucket.posts ?? {})) {
+    for (const [id, stored] of Object.entries(bucket.posts ?? {})) {
+      const p = decodePost(stored);
       posts.push({ id, accountId: p.a, network: p.n, publishedAt: p.t, dueAt: p.d, url: p.u, excerpt: p.x, ...(p.e !== undefined ? { engagement: p.e } : {}), impressions: p.i ?? 0 });
     }
   }
@@ -254,18 +255,19 @@ export async function computeReport(app: FlowContext, settings: WorkspaceSetting
 
   const days = daysOf(from, to, timeZone);
   const networksSeen = [...new Set(accounts.map((a) => a.network))].sort();
-  const engagementByDay = days.flatMap((day) =>
-    networksSeen.map((network) => ({
-      day,
-      network,
-      engagement: sum(published.filter((p) => p.network === network && dayIn(p.publishedAt, timeZone) === day).map((p) => p.engagement ?? 0)),
-    })),
-  );
+  // Each post's local day once, then one pass (a report may hold thousands of posts).
+  const perDay = new Map<string, number>();
+  for (const p of published) {
+    const key = `${dayIn(p.publishedAt, timeZone)}|${p.network}`;
+    perDay.set(key, (perDay.get(key) ?? 0) + (p.engagement ?? 0));
+  }
+  const engagementByDay = days.flatMap((day) => networksSeen.map((network) => ({ day, network, engagement: perDay.get(`${day}|${network}`) ?? 0 })));
 
   const workflow = await workflowFigures(app, workspace, from, to, buckets.dueIn(from, to), range.accountId);
   const sentimentByDay = days.map((day) => ({ day, negative: 0, neutral: 0, positive: 0 }));
   for (const item of workflow.items) {
-    const row = sentimentByDay.find((d) => d.day === dayIn(item.receivedAt, timeZone));
+    const local = dayIn(item.receivedAt, timeZone);
+    const row = sentimentByDay.find((d) => d.day === local);
     if (row) row[item.labels.sentiment] += 1;
   }
 

@@ -24,8 +24,15 @@ export function isTimeZone(zone: string): boolean {
 }
 
 /** Wall-clock parts of an instant in a zone (weekday 0 = Sunday). */
+/** One formatter per zone: making one costs far more than using it (reports call this per post). */
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 export function partsIn(epochMs: number, zone: string): { y: number; m: number; d: number; hh: number; mm: number; weekday: number } {
-  const format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short' });
+  let format = formats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short' });
+    formats.set(zone, format);
+  }
   const parts = Object.fromEntries(format.formatToParts(new Date(epochMs)).map((p) => [p.type, p.value]));
   const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.weekday ?? '');
   return { y: Number(parts.year), m: Number(parts.month), d: Number(parts.day), hh: Number(parts.hour), mm: Number(parts.minute), weekday };

@@ -103,7 +103,8 @@ export interface DayBucket {
   _id: string;
   workspace: string;
   day: string;
-  posts?: Record<string, BucketPost>;
+  /** Each post as one string (encodePost); buckets written before that hold BucketPost objects. */
+  posts?: Record<string, string | BucketPost>;
   failed?: Record<string, BucketFailure>;
 }
 
@@ -142,7 +143,7 @@ export function bucketsOf(publications: readonly (Omit<Publication, 'id'> & { _i
     }
     if (p.status === 'published' && p.publishedAt) {
       const day = bucket(p.workspace, utcDay(p.publishedAt));
-      day.posts = { ...day.posts, [p._id]: { ...postEntry(p), ...(p.engagement !== undefined ? { e: p.engagement, i: p.impressions ?? 0 } : {}) } };
+      (day.posts ??= {})[p._id] = encodePost(postEntry(p));
     }
   }
   const counts = new Map<string, FollowerDay>();
@@ -159,8 +160,26 @@ function failureEntry(p: Pick<Publication, 'accountId' | 'network' | 'dueAt'>): 
   return { a: p.accountId, n: p.network, d: p.dueAt };
 }
 
-function postEntry(p: Pick<Publication, 'accountId' | 'network' | 'publishedAt' | 'url' | 'excerpt' | 'dueAt'>): BucketPost {
-  return { a: p.accountId, n: p.network, t: p.publishedAt!, u: p.url ?? '', x: p.excerpt, d: p.dueAt };
+function postEntry(p: Pick<Publication, 'accountId' | 'network' | 'publishedAt' | 'url' | 'excerpt' | 'dueAt' | 'engagement' | 'impressions'>): BucketPost {
+  return { a: p.accountId, n: p.network, t: p.publishedAt!, u: p.url ?? '', x: p.excerpt, d: p.dueAt, ...(p.engagement !== undefined ? { e: p.engagement, i: p.impressions ?? 0 } : {}) };
+}
+
+/**
+ * A bucket's post as one string: a week's report reads tens of thousands of them, and a database
+ * decodes one string far faster than a sub-document of eight fields (FerretDB: ~60 µs each).
+ * Fields are separated by U+001F, which the text fields never keep.
+ */
+const SEP = '\u001f';
+export function encodePost(p: BucketPost): string {
+  const clean = (text: string): string => text.replaceAll(SEP, ' ');
+  return [clean(p.a), p.n, p.t.getTime(), p.d.getTime(), p.e ?? '', p.i ?? '', clean(p.u), clean(p.x)].join(SEP);
+}
+
+/** A bucket's post, from its string or from an object of a bucket written before strings. */
+export function decodePost(stored: string | BucketPost): BucketPost {
+  if (typeof stored !== 'string') return stored;
+  const [a = '', n = '', t = '0', d = '0', e = '', i = '', u = '', x = ''] = stored.split(SEP);
+  return { a, n: n as NetworkId, t: new Date(Number(t)), d: new Date(Number(d)), u, x, ...(e !== '' ? { e: Number(e), i: Number(i || 0) } : {}) };
 }
 
 type Doc<T extends { id: string }> = Omit<T, 'id'> & { _id: string };
@@ -224,8 +243,9 @@ export function createMetricsStore(db: Db, clock: Clock): MetricsStore {
       // A retry that published what had failed: it is a failure no more.
       else if (before?.status === 'failed') await days(dueDay).updateOne({ _id: bucketId(publication.workspace, dueDay) }, { $unset: { [`failed.${id}`]: '' } });
       if (publication.status === 'published' && publication.publishedAt) {
-        const entry = postEntry(publication);
-        await setInBucket(publication.workspace, utcDay(publication.publishedAt), Object.fromEntries(Object.entries(entry).map(([key, value]) => [`posts.${id}.${key}`, value])));
+        // Counters a snapshot already took stay in the entry.
+        const counters = before?.engagement !== undefined ? { engagement: before.engagement, impressions: before.impressions ?? 0 } : {};
+        await setInBucket(publication.workspace, utcDay(publication.publishedAt), { [`posts.${id}`]: encodePost(postEntry({ ...outcome, ...counters })) });
       }
     },
 
@@ -247,7 +267,10 @@ export function createMetricsStore(db: Db, clock: Clock): MetricsStore {
       const current = await publications.findOne({ _id: publication.id }, { projection: { stage: 1 } });
       if (current && stageOrder(current.stage) > stageOrder(stage)) return;
       await publications.updateOne({ _id: publication.id }, { $set: { metrics: counters, engagement, impressions: counters.impressions ?? 0, metricsAt: at, stage } });
-      if (publication.publishedAt) await setInBucket(publication.workspace, utcDay(publication.publishedAt), { [`posts.${publication.id}.e`]: engagement, [`posts.${publication.id}.i`]: counters.impressions ?? 0 });
+      if (publication.publishedAt) {
+        const entry = postEntry({ ...publication, engagement, impressions: counters.impressions ?? 0 });
+        await setInBucket(publication.workspace, utcDay(publication.publishedAt), { [`posts.${publication.id}`]: encodePost(entry) });
+      }
     },
 
     async recordFollowers(count) {

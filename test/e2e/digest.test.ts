@@ -6,7 +6,7 @@ import type { Herald } from '../../src/app.ts';
 import type { ConversationRef } from '../../src/chat/port.ts';
 import { parseRef } from '../../src/chat/port.ts';
 import { JobNames } from '../../src/jobs/names.ts';
-import { monthlyCollection } from '../../src/store/metrics.ts';
+import { decodePost, monthlyCollection } from '../../src/store/metrics.ts';
 import { waitForIndexing, xrpc, type BlueskyNetworkUrls } from '../support/bluesky-network.ts';
 import { createPerson, type BlueskyPerson } from '../support/bluesky-people.ts';
 import type { ChatHarness, ObservedMessage } from '../support/chat-harness.ts';
@@ -101,7 +101,7 @@ describe.each([
     expect(day.counts[String(publication.accountId)]).toBe(2);
     // The post's day bucket holds its latest counters for the digest.
     const bucket = await database.db.collection(monthlyCollection('metric_days', (publication.publishedAt as Date).toISOString().slice(0, 10))).findOne({ _id: `${String(publication.workspace)}|${(publication.publishedAt as Date).toISOString().slice(0, 10)}` as never });
-    expect(bucket?.posts[String(publication._id)]).toMatchObject({ e: 4, u: publication.url });
+    expect(decodePost(bucket?.posts[String(publication._id)])).toMatchObject({ e: 4, u: publication.url });
 
     await harness.runCommand(harness.users.member, 'herald report', { range: 'week' });
     const report = await harness.waitFor(() => harness.messagesIn(harness.channel).find((m) => m.text.startsWith('Report · week')), 20_000);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/core/clock.ts';
-import type { Publication } from '../../src/store/metrics.ts';
+import { decodePost, type Publication } from '../../src/store/metrics.ts';
 import { createStores, type Stores } from '../../src/store/stores.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
 
@@ -40,7 +40,7 @@ describe('metrics store', () => {
     expect((await bucket('2026-03-09'))?.failed?.['d-abc:v1:bluesky']).toMatchObject({ a: 'acc-1', n: 'bluesky' });
     await stores.metrics.recordPublication(publication('published'));
     expect((await bucket('2026-03-09'))?.failed ?? {}).toEqual({});
-    expect((await bucket('2026-03-10'))?.posts?.['d-abc:v1:bluesky']).toMatchObject({ a: 'acc-1', u: 'https://bsky.app/p/1', x: 'Spring menu', d: new Date('2026-03-09T23:58:00Z'), t: new Date('2026-03-10T00:03:00Z') });
+    expect(decodePost((await bucket('2026-03-10'))!.posts!['d-abc:v1:bluesky']!)).toMatchObject({ a: 'acc-1', u: 'https://bsky.app/p/1', x: 'Spring menu', d: new Date('2026-03-09T23:58:00Z'), t: new Date('2026-03-10T00:03:00Z') });
     expect((await stores.metrics.publication('d-abc:v1:bluesky'))?.reason).toBeUndefined();
   });
 
@@ -48,7 +48,7 @@ describe('metrics store', () => {
     const published = publication('published');
     await stores.metrics.recordSnapshot(published, '24h', { remoteId: 'at://x/post/1', likes: 9, reposts: 2, replies: 1, quotes: 1 });
     await stores.metrics.recordSnapshot(published, '1h', { remoteId: 'at://x/post/1', likes: 3, reposts: 0, replies: 0 });
-    expect((await bucket('2026-03-10'))?.posts?.['d-abc:v1:bluesky']).toMatchObject({ e: 13, i: 0 });
+    expect(decodePost((await bucket('2026-03-10'))!.posts!['d-abc:v1:bluesky']!)).toMatchObject({ e: 13, i: 0 });
     expect(await stores.metrics.publication('d-abc:v1:bluesky')).toMatchObject({ stage: '24h', engagement: 13, metrics: { likes: 9, reposts: 2, replies: 1, quotes: 1 } });
     // Both raw snapshots are kept (until retention).
     expect(await database.db.collection('metric_snapshots').countDocuments({ publicationId: 'd-abc:v1:bluesky' })).toBe(2);

@@ -12,7 +12,7 @@ import type { Logger } from '../log.ts';
 import { NetworkInputError, readJson, type SimulatedNetwork } from './network.ts';
 import type { SandboxRun } from './index.ts';
 import { SANDBOX_TEAM, sandboxChannels, sandboxUsers } from './users.ts';
-import type { DeliveryResult } from './slack-emulator/index.ts';
+import { slackEscape, type DeliveryResult } from './slack-emulator/index.ts';
 
 /**
  * The sandbox page's server (127.0.0.1 only): the page itself, its JSON API (state, live events,
@@ -76,14 +76,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   throw new RequestError(issue ? `${issue.path.join('.') || 'request'}: ${issue.message}` : 'The request is malformed.');
-}
-
-/** Escapes &, < and > as Slack's client does, keeping entities (<@U…>, <#C…>, <!subteam^…>) intact. */
-function slackEscape(text: string): string {
-  return text
-    .split(/(<[@#!][^<>\s]*>)/)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')))
-    .join('');
 }
 
 /** What Slack's composer does with @names: the sandbox users and @approvers become mentions. */

@@ -3,6 +3,7 @@ import { createSlackAdapter, type SlackAdapterOptions } from '../../src/chat/sla
 import { createLogger, type Logger } from '../../src/log.ts';
 import {
   createSlackEmulator,
+  slackEscape,
   type DeliveryResult,
   type Obj,
   type SlackEmulator,
@@ -30,14 +31,6 @@ export interface SlackHarnessOptions {
 
 const CHANNEL = 'C_APPROVALS';
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Escapes &, < and > as Slack does in text it delivers, keeping entities (<@U…>, <#C…>, <!subteam^…>) intact. */
-function slackEscape(text: string): string {
-  return text
-    .split(/(<[@#!][^<>\s]*>)/)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')))
-    .join('');
-}
 
 const unescape = (text: string): string => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 /** What a reader sees of mrkdwn: no bold markers, no entities. */

@@ -26,6 +26,14 @@ export type * from './types.ts';
 export type { UserFileInput } from './actors.ts';
 export { slackSignature } from './http-delivery.ts';
 
+/** Escapes &, < and > as Slack's client does in text it sends, keeping entities (<@U…>, <#C…>, <!subteam^…>) intact. */
+export function slackEscape(text: string): string {
+  return text
+    .split(/(<[@#!][^<>\s]*>)/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .join('');
+}
+
 export class SlackEmulator {
   readonly apiUrl: string;
   readonly teamId: string;

@@ -127,6 +127,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     events,
     current,
     generation: () => generation,
+    settled: () => resetting?.catch(() => undefined) ?? Promise.resolve(),
     commands: options.commands,
     reset,
   });

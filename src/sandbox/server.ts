@@ -29,6 +29,8 @@ export interface SandboxServerOptions {
   current: () => SandboxRun;
   /** Counts the sandbox's (re)starts: a request that outlives one was cut by a reset. */
   generation: () => number;
+  /** Resolves once a reset under way is over (at once when none is): requests wait for it. */
+  settled: () => Promise<void>;
   commands: readonly Command[];
   reset: () => Promise<void>;
 }
@@ -146,6 +148,11 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
   }
 
   async function api(route: string, request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    // What arrives during a reset (the page's live refreshes) waits for the new workspace.
+    if (route !== 'reset') {
+      await options.settled();
+      startedOn.set(request, options.generation());
+    }
     if (route === 'state' && request.method === 'GET') return send(response, 200, state(parse(userId, url.searchParams.get('user') ?? 'U_WRITER')));
     if (route === 'events' && request.method === 'GET') {
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
@@ -177,21 +184,15 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
         }
         return send(response, 200, { ok: true });
       }
-      case 'click': {
-        const input = parse(schemas.click, body);
-        delivered(await emulator.userClicksButton(input), 'click');
+      case 'click':
+        delivered(await emulator.userClicksButton(parse(schemas.click, body)), 'click');
         return send(response, 200, { ok: true });
-      }
-      case 'select': {
-        const input = parse(schemas.select, body);
-        delivered(await emulator.userSelectsOption(input), 'choice');
+      case 'select':
+        delivered(await emulator.userSelectsOption(parse(schemas.select, body)), 'choice');
         return send(response, 200, { ok: true });
-      }
-      case 'shortcut': {
-        const input = parse(schemas.shortcut, body);
-        delivered(await emulator.userUsesMessageShortcut(input), 'shortcut');
+      case 'shortcut':
+        delivered(await emulator.userUsesMessageShortcut(parse(schemas.shortcut, body)), 'shortcut');
         return send(response, 200, { ok: true });
-      }
       case 'view/submit': {
         const input = parse(schemas.submit, body);
         delivered(await emulator.userSubmitsView({ user: input.user, viewId: input.viewId, values: input.values }), 'form');
@@ -215,6 +216,8 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
     }
   }
 
+  /** Which (re)start of the sandbox each request ran on. */
+  const startedOn = new WeakMap<IncomingMessage, number>();
   let origins: readonly string[] = [];
   /**
    * Only this machine's browser, on this page, may drive the sandbox: the Host must be the
@@ -255,10 +258,10 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
   }
 
   const server = createServer((request, response) => {
-    const generation = options.generation();
+    startedOn.set(request, options.generation());
     route(request, response).catch((error: unknown) => {
       // A request cut by a reset (its Herald stopped under it) is the reset's doing, not a fault.
-      const cut = options.generation() !== generation;
+      const cut = options.generation() !== startedOn.get(request);
       const status =
         error instanceof RequestError || error instanceof NetworkInputError ? error.status : (error instanceof Error && ['SandboxBusy', 'SandboxDown'].includes(error.name)) || cut ? 503 : 500;
       const message = status === 500 ? 'Something went wrong in the sandbox; the log says what.' : cut ? 'The sandbox was reset while this ran; try again.' : errorMessage(error);

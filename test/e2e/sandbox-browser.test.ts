@@ -221,4 +221,21 @@ describe('the sandbox page in a browser', () => {
     await expect.poll(() => page.locator('#composer').getAttribute('aria-label')).toContain('digest');
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('Reset sandbox, once confirmed, brings back an empty workspace that works', async () => {
+    expect(sandbox.network.view().posts.length).toBeGreaterThan(0);
+    await page.locator('#reset').click();
+    await page.locator('#confirm-deny').click(); // changing one's mind keeps everything
+    expect(sandbox.network.view().posts.length).toBeGreaterThan(0);
+    await page.locator('#reset').click();
+    await page.locator('#confirm-ok').click();
+    await page.locator('#network').getByText('No posts yet.').waitFor({ timeout: 60_000 });
+    await channel('digest').click();
+    await expect.poll(() => messages().count()).toBe(0);
+    await channel('drafts').click();
+    await page.locator('#composer').fill('First idea after the reset');
+    await page.locator('#composer').press('Enter');
+    await messages().filter({ hasText: 'First idea after the reset' }).waitFor();
+    expect(problems).toEqual([]);
+  }, 90_000);
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mention } from '../src/chat/model.ts';
 import { defineCommand, everyone } from '../src/chat/registry.ts';
 import { networks } from '../src/core/networks.ts';
 import { showConversation } from '../flows/inbox.ts';
@@ -38,7 +39,7 @@ export default defineCommand({
       lines.push(
         t('inbox.list.line', {
           age: age(conversation.createdAt, now),
-          owner: conversation.ownerId ? `<@${conversation.ownerId}>` : t('inbox.status.unowned'),
+          owner: conversation.ownerId ? mention(conversation.ownerId) : t('inbox.status.unowned'),
           network: networks[conversation.network].label,
           author: `@${item.author.handle}`,
           text: item.text.length > 100 ? `${item.text.slice(0, 99)}…` : item.text,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mention } from '../src/chat/model.ts';
 import { defineCommand, everyone } from '../src/chat/registry.ts';
 import { UserError } from '../src/core/errors.ts';
 import { isTimeOfDay, turnAt, type OnCallRotation } from '../src/core/oncall.ts';
@@ -11,7 +12,7 @@ export function parsePeople(raw: string): { people: string[]; group?: string } {
   return { people: [...new Set(users)], ...(groups[0] ? { group: groups[0] } : {}) };
 }
 
-const who = (spec: { people: string[]; group?: string }): string => [...spec.people.map((u) => `<@${u}>`), ...(spec.group ? [`@${spec.group}`] : [])].join(', ') || '—';
+const who = (spec: { people: string[]; group?: string }): string => [...spec.people.map((u) => mention(u)), ...(spec.group ? [`@${spec.group}`] : [])].join(', ') || '—';
 
 /**
  * `/herald oncall people:@ana,@bogdan handover:09:00 every:7 timezone:Europe/Bucharest ack:10
@@ -72,7 +73,7 @@ export default defineCommand({
     const turn = turnAt(rotation, members, app.clock.now());
     await respond.ephemeral({
       text: t('oncall.header', {
-        who: turn ? `<@${turn.user}>` : '—',
+        who: turn ? mention(turn.user) : '—',
         until: turn ? new Intl.DateTimeFormat('en-GB', { timeZone: rotation.timeZone, dateStyle: 'medium', timeStyle: 'short' }).format(turn.until) : '—',
         zone: rotation.timeZone,
         people: who({ people: rotation.people, ...(rotation.group ? { group: rotation.group } : {}) }),

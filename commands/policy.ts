@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mention } from '../src/chat/model.ts';
 import { adminsOnly, defineCommand } from '../src/chat/registry.ts';
 import type { ApprovalPolicy, ApproverSpec, Requirement } from '../src/core/policy.ts';
 import type { Translate } from '../src/i18n/catalogue.ts';
@@ -22,7 +23,7 @@ export function parseApprovers(raw: string): ApproverSpec {
 const requirement = z.union([z.enum(['any', 'all']), z.coerce.number().int().min(1).max(20)]);
 
 export function describePolicy(policy: ApprovalPolicy, t: Translate): string {
-  const who = (spec: ApproverSpec): string => [...spec.groups.map((g) => `@${g}`), ...spec.users.map((u) => `<@${u}>`)].join(', ') || t('policy.admins');
+  const who = (spec: ApproverSpec): string => [...spec.groups.map((g) => `@${g}`), ...spec.users.map((u) => mention(u))].join(', ') || t('policy.admins');
   const steps = policy.steps.map((step, i) => `${i + 1}. ${step.name}: ${who(step.approvers)} · ${t('policy.required', { required: String(step.required) })}${step.forLabels ? ` · ${t('policy.forLabels', { labels: step.forLabels.join(', ') })}` : ''}`);
   return [
     ...steps,

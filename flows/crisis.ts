@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ActionId } from '../src/chat/action-id.ts';
+import { mention } from '../src/chat/model.ts';
 import type { ActionClicked, ChatAdapter, FormSubmitted, UserRef } from '../src/chat/port.ts';
 import { parseRef } from '../src/chat/port.ts';
 import { errorMessage, UserError } from '../src/core/errors.ts';
@@ -253,7 +254,7 @@ async function page(app: FlowContext, incidentId: string, step: number, manual: 
       if (step === 0) await record(app, incidentId, { kind: 'page', text: t('crisis.event.nobody') }, log);
       return { paged: 0 };
     }
-    await record(app, incidentId, { kind: step === 0 ? 'page' : 'escalated', text: t('crisis.event.page', { who: recipients.map((user) => `<@${user}>`).join(', '), step }) }, log);
+    await record(app, incidentId, { kind: step === 0 ? 'page' : 'escalated', text: t('crisis.event.page', { who: recipients.map((user) => mention(user)).join(', '), step }) }, log);
     if (!manual || incident.status === 'open') {
       const ackMinutes = rotation?.ackMinutes ?? DEFAULT_ACK_MINUTES;
       await app.scheduler.at(new Date(app.clock.now().getTime() + ackMinutes * 60_000), JobNames.crisisPage, { incidentId, step: step + 1, manual: false });

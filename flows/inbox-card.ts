@@ -1,5 +1,5 @@
 import { encodeActionId } from '../src/chat/action-id.ts';
-import type { CardAction, Message } from '../src/chat/model.ts';
+import { mention, type CardAction, type Message } from '../src/chat/model.ts';
 import type { ConversationRef } from '../src/chat/port.ts';
 import { networks } from '../src/core/networks.ts';
 import type { Translate } from '../src/i18n/catalogue.ts';
@@ -24,7 +24,7 @@ export function conversationCard(conversation: Conversation, item: StoredItem, t
     conversation.status === 'resolved'
       ? t('inbox.status.resolved', { who: conversation.resolvedBy ?? '' })
       : conversation.ownerId
-        ? t('inbox.status.owned', { owner: `<@${conversation.ownerId}>` })
+        ? t('inbox.status.owned', { owner: mention(conversation.ownerId) })
         : t('inbox.status.unowned');
   const actions: CardAction[] =
     conversation.status === 'resolved'

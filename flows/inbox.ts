@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ActionId } from '../src/chat/action-id.ts';
+import { mention, stripMentionMarks } from '../src/chat/model.ts';
 import type { ActionClicked, ChatAdapter, ConversationRef, FormSubmitted, UserRef } from '../src/chat/port.ts';
 import { parseRef, serializeRef } from '../src/chat/port.ts';
 import type { ConversationEvent } from '../src/chat/dispatcher.ts';
@@ -274,6 +275,12 @@ async function storePage(app: FlowContext, account: Account, settings: Workspace
   return records.filter((record) => inserted.has(record.id));
 }
 
+/** A network item's words as inert text: a mention mark in them must not become a mention (model.ts). */
+function inertItem(item: InboxItem): InboxItem {
+  const { displayName } = item.author;
+  return { ...item, text: stripMentionMarks(item.text), author: { ...item.author, handle: stripMentionMarks(item.author.handle), ...(displayName === undefined ? {} : { displayName: stripMentionMarks(displayName) }) } };
+}
+
 /** Fetches an account's new items, labels, routes and stores them; returns how many were new. */
 export async function ingest(app: FlowContext, accountId: string, log: Logger): Promise<number> {
   const account = await app.stores.accounts.get(accountId);
@@ -290,7 +297,7 @@ export async function ingest(app: FlowContext, accountId: string, log: Logger): 
   const { cursor, edge = [] } = await app.stores.inbox.cursor(account.id);
   const page = await client.fetchInbox(cursor);
   const settings = await app.stores.settings.get(account.workspace);
-  const fresh = await storePage(app, account, settings, page.items, new Set(edge));
+  const fresh = await storePage(app, account, settings, page.items.map(inertItem), new Set(edge));
   const stored = fresh.length;
   await observeItems(app, account, settings, fresh, log);
   const pageIds = page.items.map((item) => itemIdFor(account.network, item.remoteId)).slice(-MAX_EDGE);
@@ -470,7 +477,7 @@ async function onThreadReply(app: FlowContext, event: ConversationEvent, chat: C
   const limit = networks[conversation.network];
   const length = measure(text, conversation.network);
   if (length > limit.maxLength) {
-    await paced(app, card, () => chat.reply(card, { text: t('inbox.reply.tooLong', { user: `<@${event.actor.ref.user}>`, length, limit: limit.maxLength, network: limit.label, unit: limit.unit }) }));
+    await paced(app, card, () => chat.reply(card, { text: t('inbox.reply.tooLong', { user: mention(event.actor.ref.user), length, limit: limit.maxLength, network: limit.label, unit: limit.unit }) }));
     app.log.info({ conversationId: conversation.id, length }, 'inbox reply refused: too long for the network');
     return;
   }
@@ -528,7 +535,7 @@ async function sendReply(app: FlowContext, replyId: string, attempt: number, log
   const fail = async (reason: string): Promise<void> => {
     await app.stores.ledger.fail(key, reason);
     await app.stores.inbox.updateReply(reply.id, { state: 'failed', error: reason });
-    await say(t('inbox.reply.failed', { user: `<@${reply.authorId}>`, reason }));
+    await say(t('inbox.reply.failed', { user: mention(reply.authorId), reason }));
     log.warn({ replyId, conversationId: conversation.id, reason }, 'inbox reply failed');
   };
   const account = await app.stores.accounts.get(conversation.accountId);
@@ -575,7 +582,7 @@ async function remindSla(app: FlowContext, conversationId: string, stage: 'befor
   const chat = app.chat.get(platformOf(conversation.workspace));
   const t = await tFor(app, conversation.workspace);
   const minutes = Math.max(0, Math.round((conversation.slaDueAt.getTime() - app.clock.now().getTime()) / 60_000));
-  const text = stage === 'before' ? t('inbox.sla.soon', { minutes, owner: conversation.ownerId ? `<@${conversation.ownerId}>` : t('inbox.status.unowned') }) : t('inbox.sla.breached', { owner: conversation.ownerId ? `<@${conversation.ownerId}>` : t('inbox.status.unowned') });
+  const text = stage === 'before' ? t('inbox.sla.soon', { minutes, owner: conversation.ownerId ? mention(conversation.ownerId) : t('inbox.status.unowned') }) : t('inbox.sla.breached', { owner: conversation.ownerId ? mention(conversation.ownerId) : t('inbox.status.unowned') });
   const card = conversation.card ? parseRef(conversation.card) : undefined;
   const where = card ?? (conversation.channel ? channelRef(conversation.workspace, conversation.channel) : undefined);
   if (chat && where) await paced(app, where, () => (card ? chat.reply(card, { text }) : chat.post(where, { text })));
@@ -689,7 +696,7 @@ async function onForm(app: FlowContext, event: FormSubmitted, id: ActionId, chat
     const text = (event.values.text ?? '').trim();
     const conversation = await loadConversation(app, reply.conversationId, t);
     const limit = networks[conversation.network];
-    if (!text || measure(text, conversation.network) > limit.maxLength) throw new UserError('inbox_length', t('inbox.reply.tooLong', { user: `<@${event.actor.ref.user}>`, length: measure(text, conversation.network), limit: limit.maxLength, network: limit.label, unit: limit.unit }));
+    if (!text || measure(text, conversation.network) > limit.maxLength) throw new UserError('inbox_length', t('inbox.reply.tooLong', { user: mention(event.actor.ref.user), length: measure(text, conversation.network), limit: limit.maxLength, network: limit.label, unit: limit.unit }));
     await app.stores.inbox.updateReply(reply.id, { text });
     const card = reply.approvalCard ? parseRef(reply.approvalCard) : undefined;
     if (card) await chat.update(card, replyApprovalCard({ ...reply, text }, t));

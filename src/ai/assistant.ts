@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
+import { stripMentionMarks } from '../chat/model.ts';
 import { fitToNetwork } from '../core/fit.ts';
 import { inboxLanguages, lexiconLabels, sentiments, topics, urgencies, type InboxLabels } from '../core/inbox.ts';
 import { measure, networks, type NetworkId } from '../core/networks.ts';
@@ -141,6 +142,11 @@ export function fallbackVariants(request: DraftRequest): Variant[] {
   return request.networks.map((network) => ({ network, posts: fitToNetwork(request.text, network).posts, source: 'fallback' }));
 }
 
+/** A model's JSON answer with every string inert: the model read outside text and may echo a mention mark (chat/model.ts). */
+function readAnswer(content: string): unknown {
+  return JSON.parse(content, (_key, value: unknown) => (typeof value === 'string' ? stripMentionMarks(value) : value));
+}
+
 export function createAssistant(options: AssistantOptions): Assistant {
   const { log } = options;
   if (!options.model) {
@@ -172,7 +178,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       ],
     });
     const content = completion.choices[0]?.message.content ?? '';
-    return answerSchema.parse(JSON.parse(content));
+    return answerSchema.parse(readAnswer(content));
   };
 
   /** One structured answer, parsed with zod; undefined (and logged) when the model fails or answers out of shape. */
@@ -187,7 +193,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
           { role: 'user', content: user },
         ],
       });
-      return schema.parse(JSON.parse(completion.choices[0]?.message.content ?? ''));
+      return schema.parse(readAnswer(completion.choices[0]?.message.content ?? ''));
     } catch (error) {
       log.warn({ what, err: error instanceof Error ? error.message : String(error) }, 'model answer unusable; using the fallback');
       return undefined;

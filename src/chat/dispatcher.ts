@@ -4,6 +4,7 @@ import { translator } from '../i18n/catalogue.ts';
 import type { FlowContext } from '../flow.ts';
 import type { Logger } from '../log.ts';
 import { decodeActionId, type ActionId } from './action-id.ts';
+import { stripMentionMarks } from './model.ts';
 import type {
   ActionClicked,
   AppMentioned,
@@ -42,7 +43,7 @@ export function createDispatcher(routes: ChatRoutes, deps: { log: Logger; app: F
   // Adapters time each event from its arrival (herald_event_handling_seconds), ack included.
   return (chat) => async (event) => {
     try {
-      return await route(event, chat);
+      return await route(cleanEvent(event), chat);
     } catch (error) {
       await answerError(event, error);
       return undefined;
@@ -91,5 +92,28 @@ export function createDispatcher(routes: ChatRoutes, deps: { log: Logger; app: F
     const reference = randomBytes(4).toString('hex');
     log.error({ ...context, err: error, reference }, 'event handling failed');
     await respond?.ephemeral({ text: t('chat.internalError', { reference }) }).catch((e: unknown) => log.warn({ ...context, err: e }, 'could not answer the person'));
+  }
+}
+
+const cleanValues = <T extends Record<string, string | undefined>>(values: T): T =>
+  Object.fromEntries(Object.entries(values).map(([key, value]) => [key, value === undefined ? value : stripMentionMarks(value)])) as T;
+
+/** Everything people typed, and their names, without mention marks: only Herald's own `mention()` makes one. */
+export function cleanEvent(event: InboundEvent): InboundEvent {
+  const actor = { ...event.actor, name: stripMentionMarks(event.actor.name) };
+  switch (event.type) {
+    case 'command':
+      return { ...event, actor, options: cleanValues(event.options) };
+    case 'form':
+      return { ...event, actor, values: cleanValues(event.values) };
+    case 'message':
+    case 'mention':
+    case 'thread-reply':
+    case 'shortcut':
+      return { ...event, actor, text: stripMentionMarks(event.text) };
+    case 'action':
+      return { ...event, actor, ...(event.value === undefined ? {} : { value: stripMentionMarks(event.value) }) };
+    case 'reaction':
+      return { ...event, actor };
   }
 }

@@ -93,3 +93,35 @@ export const LIMITS = {
 
 /** Values of a submitted form, keyed by field id; a user field holds the user id. */
 export type FormValues = Record<string, string | undefined>;
+
+/**
+ * Mentions Herald makes. A flow writes `mention(id)` into any text; each renderer turns it into its
+ * platform's mention, and on Discord only these ids may ping. Text from outside (chat messages, form
+ * values, names, network items, the assistant's answers) passes through `stripMentionMarks` where it
+ * enters, so `<@123>` in a stranger's comment stays inert text and nobody can forge a mark.
+ */
+const MARK_OPEN = '\uE000';
+const MARK_CLOSE = '\uE001';
+const MARKS = /[\uE000\uE001]/g;
+/** A mention mark; group 1 is the user id. */
+export const MENTION_MARK = /\uE000([A-Za-z0-9_]{1,32})\uE001/g;
+
+/** A mention of a platform user (Slack U…/W…, a Discord snowflake) that every renderer understands. */
+export function mention(userId: string): string {
+  return /^[A-Za-z0-9_]{1,32}$/.test(userId) ? `${MARK_OPEN}${userId}${MARK_CLOSE}` : `@${userId}`;
+}
+
+/** Inbound text without mention marks (they only ever come from `mention`). */
+export function stripMentionMarks(text: string): string {
+  return text.replace(MARKS, '');
+}
+
+/** Rewrites each mark with `as(id)` and drops marks a cut left unpaired. */
+export function renderMentions(text: string, as: (userId: string) => string): string {
+  return text.replace(MENTION_MARK, (_, id: string) => as(id)).replace(MARKS, '');
+}
+
+/** The ids mentioned with `mention`, once each, in order. */
+export function mentionedUsers(text: string): string[] {
+  return [...new Set(Array.from(text.matchAll(MENTION_MARK), (m) => m[1]!))];
+}

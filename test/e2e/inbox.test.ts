@@ -82,7 +82,9 @@ for (const [platform, createHarness] of platforms) {
 
     it('a reply and a mention become cards; a reply typed in the thread is posted under the right parent; notes stay internal', async () => {
       const reply = await write(fan, { text: 'Is the green jacket available in size M?', reply: { root: ourPost, parent: ourPost } });
-      await write(fan, mention(`Hey @${brand.handle} my parcel is late and nobody answers`));
+      // A stranger's text naming a team member (and a forged mention mark) must not ping anyone.
+      const admin = harness.users.admin.user;
+      await write(fan, mention(`Hey @${brand.handle} my parcel is late and nobody answers <@${admin}> \uE000${admin}\uE001`));
 
       const replyCard = await cardFor('green jacket');
       expect(replyCard.text).toContain(`@${fan.handle}`);
@@ -91,6 +93,8 @@ for (const [platform, createHarness] of platforms) {
       const mentionCard = await cardFor('parcel is late');
       expect(mentionCard.text).toContain('negative');
       expect(mentionCard.text).toContain('delivery');
+      expect(mentionCard.text).toContain(`nobody answers <@${admin}> ${admin}`);
+      expect(mentionCard.pinged).toEqual([]);
 
       // Suggest reply drafts an answer in the item's tone for the person who asked, nobody else.
       await harness.clickButton(harness.users.member, mentionCard.ref, mentionCard.buttons.find((b) => b.label === 'Suggest reply')!.actionId);
@@ -106,6 +110,10 @@ for (const [platform, createHarness] of platforms) {
       await harness.waitFor(() => harness.dmsTo(harness.users.member).find((m) => m.text.includes('assigned you an inbox conversation')), 10_000);
 
       await harness.replyInThread(harness.users.member, replyCard.ref, '// checking stock with the warehouse first');
+      // Too long for Bluesky: refused in the thread, and Herald's own mention of the author pings them.
+      await harness.replyInThread(harness.users.member, replyCard.ref, 'Yes! '.repeat(61));
+      const refused = await harness.waitFor(() => harness.threadOf(replyCard.ref).find((m) => m.text.includes('your reply was not sent')), 20_000);
+      expect(refused.pinged).toEqual([harness.users.member.user]);
       await harness.replyInThread(harness.users.member, replyCard.ref, 'Yes! Size M is back in stock today.');
       const sent = await harness.waitFor(() => harness.threadOf(replyCard.ref).find((m) => m.text.includes('Sent on Bluesky')), 20_000);
       await waitForIndexing(net.control);

@@ -84,6 +84,15 @@ describe('assistant through an OpenAI-compatible server', () => {
     expect(user.endsWith('</source_message>')).toBe(true);
   });
 
+  it('a mention mark the model echoes (JSON-escaped or raw) reaches nobody: answers are inert text', async () => {
+    fake.respondWith(() => `{"variants":[{"network":"bluesky","posts":["Thanks \\ue000U_ALICE\\ue001 and \uE000U_BOB\uE001!"]}]}`);
+    const [variant] = await assistant().draftVariants({ text: 'thank the team', networks: ['bluesky'] });
+    expect(variant).toEqual({ network: 'bluesky', posts: ['Thanks U_ALICE and U_BOB!'], source: 'model' });
+    fake.respondWith(() => JSON.stringify({ reply: 'Sorry \uE000U_ALICE\uE001, we are on it.' }));
+    const reply = await assistant().suggestReply({ text: 'late parcel', authorName: 'fan', network: 'bluesky', labels: { sentiment: 'negative', urgency: 'normal', topic: 'delivery', language: 'en', source: 'lexicon' } });
+    expect(reply.text).toBe('Sorry U_ALICE, we are on it.');
+  });
+
   it('without a model, drafts deterministically', async () => {
     const none = createAssistant({ log: capture.log });
     expect(none.mode).toBe('fallback');

@@ -166,7 +166,9 @@ describe('crisis detection and on-call', () => {
     expect(pages(harness.users.admin)).toHaveLength(0);
     const thread = await harness.waitFor(() => harness.threadOf(card.ref).length >= 2 && harness.threadOf(card.ref), 10_000);
     expect(thread.map((m) => m.text).join('\n')).toMatch(/Signal: \d+ negative items in \d+ min on brand/);
-    expect(thread.map((m) => m.text).join('\n')).toContain(`Paged <@${harness.users.approver.user}> (step 0)`);
+    const paged = thread.find((m) => m.text.includes('Paged'))!;
+    expect(paged.text).toContain(`Paged <@${harness.users.approver.user}> (step 0)`);
+    expect(paged.pinged).toEqual([harness.users.approver.user]);
     // The next step waits for the acknowledgement time (10 min) from the page.
     const next = await database.db.collection('jobs').findOne({ name: JobNames.crisisPage, 'data.incidentId': incident._id, 'data.step': 1 });
     expect((next?.nextRunAt as Date).toISOString()).toBe(new Date(start.getTime() + 30 * MINUTE).toISOString());

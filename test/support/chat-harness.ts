@@ -12,6 +12,8 @@ export interface ObservedMessage {
   /** Attached images; `data` holds the uploaded bytes where the emulator keeps them. */
   images: { alt: string; bytes: number; filename?: string; data?: Buffer }[];
   edited: boolean;
+  /** Who the message notifies: user and role/group ids of its live mentions, plus "everyone"/"here". */
+  pinged: string[];
 }
 
 /**

@@ -118,6 +118,7 @@ export async function createDiscordHarness(options: DiscordHarnessOptions = {}):
         return { alt: a.description ?? '', bytes: a.size, filename: a.filename, ...(data ? { data } : {}) };
       }),
       edited: m.edited_timestamp !== null && m.edited_timestamp !== undefined,
+      pinged: [...((m.mentions ?? []) as { id: string }[]).map((u) => u.id), ...((m.mention_roles ?? []) as string[]), ...(m.mention_everyone ? ['everyone'] : [])],
     };
   };
   const inChannel = (ref: ConversationRef): ObservedMessage[] =>

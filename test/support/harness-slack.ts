@@ -32,6 +32,9 @@ export interface SlackHarnessOptions {
 const CHANNEL = 'C_APPROVALS';
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Slack notifies for the entities left in mrkdwn (escaped "&lt;@U1&gt;" is text): <@U…>, <!subteam^S…>, <!here>. */
+const entities = (text: string): string[] =>
+  Array.from(text.matchAll(/<(@[UW][A-Z0-9_]+|!subteam\^[A-Z0-9]+|!here|!channel|!everyone)(?:\|[^>]*)?>/g), (m) => m[1]!.replace(/^@/, '').replace(/^!subteam\^/, '').replace(/^!/, ''));
 const unescape = (text: string): string => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 /** What a reader sees of mrkdwn: no bold markers, no entities. */
 const readable = (text: string): string => unescape(text.replace(/\*([^*\n]+)\*/g, '$1'));
@@ -81,7 +84,8 @@ export async function createSlackHarness(options: SlackHarnessOptions = {}): Pro
 
   function observe(msg: SlackMessage | SlackEphemeral, at: ConversationRef): ObservedMessage {
     const texts = [readable(msg.text)];
-    const observed: ObservedMessage = { ref: at, text: '', buttons: [], selects: [], images: [], edited: 'edited' in msg && Boolean(msg.edited) };
+    const raw = [msg.text];
+    const observed: ObservedMessage = { ref: at, text: '', buttons: [], selects: [], images: [], edited: 'edited' in msg && Boolean(msg.edited), pinged: [] };
     const element = (el: Obj): void => {
       const label = isObj(el.text) && typeof el.text.text === 'string' ? el.text.text : '';
       if (el.type === 'button' && typeof el.url !== 'string') {
@@ -93,11 +97,23 @@ export async function createSlackHarness(options: SlackHarnessOptions = {}): Pro
       }
     };
     for (const block of msg.blocks ?? []) {
-      if ((block.type === 'section' || block.type === 'header') && isObj(block.text) && typeof block.text.text === 'string') texts.push(readable(block.text.text));
-      if (block.type === 'section' && Array.isArray(block.fields)) for (const f of block.fields.filter(isObj)) texts.push(readable(String(f.text ?? '')));
+      if ((block.type === 'section' || block.type === 'header') && isObj(block.text) && typeof block.text.text === 'string') {
+        texts.push(readable(block.text.text));
+        if (block.text.type === 'mrkdwn') raw.push(block.text.text);
+      }
+      if (block.type === 'section' && Array.isArray(block.fields)) {
+        for (const f of block.fields.filter(isObj)) {
+          texts.push(readable(String(f.text ?? '')));
+          raw.push(String(f.text ?? ''));
+        }
+      }
       if (block.type === 'section' && isObj(block.accessory)) element(block.accessory);
       if (block.type === 'context' && Array.isArray(block.elements)) {
-        for (const el of block.elements.filter(isObj)) if (typeof el.text === 'string') texts.push(readable(el.text));
+        for (const el of block.elements.filter(isObj)) {
+          if (typeof el.text !== 'string') continue;
+          texts.push(readable(el.text));
+          if (el.type === 'mrkdwn') raw.push(el.text);
+        }
       }
       if (block.type === 'actions' && Array.isArray(block.elements)) for (const el of block.elements.filter(isObj)) element(el);
       if (block.type === 'image') observed.images.push({ alt: String(block.alt_text ?? ''), bytes: 0 });
@@ -107,6 +123,7 @@ export async function createSlackHarness(options: SlackHarnessOptions = {}): Pro
       observed.images.push({ alt: file.alt_txt ?? '', bytes: data?.length ?? file.size, filename: file.name, ...(data ? { data } : {}) });
     }
     observed.text = texts.filter(Boolean).join('\n');
+    observed.pinged = [...new Set(raw.flatMap(entities))];
     return observed;
   }
 

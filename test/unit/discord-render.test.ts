@@ -54,7 +54,7 @@ describe('renderMessage', () => {
         }],
       },
     ]);
-    expect(out.allowed_mentions).toEqual({ parse: ['users', 'roles'] });
+    expect(out.allowed_mentions).toEqual({ parse: [], users: [] });
   });
 
   it('clears embeds and components when there is no card (so an edit removes the buttons)', () => {

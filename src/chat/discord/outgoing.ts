@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { DiscordAPIError, PermissionFlagsBits, Routes } from 'discord.js';
 import type { APIChannel, APIGuild, APIGuildMember, APIMessage, REST } from 'discord.js';
 import type { Logger } from '../../log.ts';
-import type { Message } from '../model.ts';
+import { stripMentionMarks, type Message } from '../model.ts';
 import type { ChatAdapter, ConversationRef } from '../port.ts';
 import { buildApplicationCommands } from './commands.ts';
 import type { Gateway } from './gateway.ts';
@@ -191,7 +191,7 @@ export function createOutgoing(deps: { rest: REST; gateway: Gateway; guildId?: s
       try {
         const m = (await rest.get(Routes.channelMessage(ref.thread ?? ref.channel, ref.message))) as APIMessage;
         const files = m.attachments.map((a) => ({ name: a.filename, url: a.url, ...(a.content_type ? { mimeType: a.content_type } : {}), ...(a.description ? { alt: a.description } : {}) }));
-        return { text: m.content, authorId: m.author.id, files };
+        return { text: stripMentionMarks(m.content), authorId: m.author.id, files };
       } catch (error) {
         if (isApiError(error, UNKNOWN_MESSAGE) || isApiError(error, UNKNOWN_CHANNEL)) return undefined;
         throw error;

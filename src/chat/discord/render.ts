@@ -7,7 +7,7 @@
  * - Embed images have no alt text; the alt is dropped (uploads via uploadFile keep theirs).
  * - Modals have no custom submit label; `submitLabel` is dropped (Discord shows "Submit").
  */
-import { AllowedMentionsTypes, ButtonStyle, ComponentType, SelectMenuDefaultValueType, TextInputStyle } from 'discord.js';
+import { ButtonStyle, ComponentType, SelectMenuDefaultValueType, TextInputStyle } from 'discord.js';
 import type {
   APIActionRowComponent,
   APIAllowedMentions,
@@ -21,7 +21,7 @@ import type {
   APISelectMenuOption,
 } from 'discord.js';
 import type { Button, Card, CardAction, Form, FormField, LinkButton, Message, Select } from '../model.ts';
-import { LIMITS } from '../model.ts';
+import { LIMITS, mentionedUsers, renderMentions } from '../model.ts';
 
 /** Discord's own caps (https://discord.com/developers/docs/resources/message, …/components/reference). */
 export const DISCORD_LIMITS = {
@@ -74,27 +74,34 @@ export function truncate(text: string, max: number): string {
   return `${out}…`;
 }
 
-/** Never @everyone/@here from text Herald relays; user and role mentions stay live. */
-const allowedMentions: APIAllowedMentions = { parse: [AllowedMentionsTypes.User, AllowedMentionsTypes.Role] };
+/** Herald's own mentions as Discord's; where Discord shows no mention (footers, labels) as plain "@id". */
+const live = (text: string): string => renderMentions(text, (id) => `<@${id}>`);
+const inert = (text: string): string => renderMentions(text, (id) => `@${id}`);
 
+/**
+ * Only the people Herald itself mentioned in the content (model.ts `mention`) are pinged: never
+ * @everyone/@here, and never a <@id> or <@&role> that arrived in text from outside (an inbox item, a
+ * draft), which Discord still shows as a mention but without notifying anyone. Mentions in embeds
+ * never notify on Discord.
+ */
 export function renderMessage(message: Message): RenderedMessage {
   return {
-    content: truncate(message.text, DISCORD_LIMITS.content),
+    content: truncate(live(message.text), DISCORD_LIMITS.content),
     embeds: message.card ? [renderEmbed(message.card)] : [],
     components: message.card?.actions ? renderActions(message.card.actions) : [],
-    allowed_mentions: allowedMentions,
+    allowed_mentions: { parse: [], users: mentionedUsers(message.text).slice(0, 100) },
   };
 }
 
 export function renderEmbed(card: Card): APIEmbed {
-  const embed: APIEmbed = { title: truncate(card.title, DISCORD_LIMITS.embedTitle) };
-  if (card.body) embed.description = truncate(card.body, DISCORD_LIMITS.embedDescription);
+  const embed: APIEmbed = { title: truncate(inert(card.title), DISCORD_LIMITS.embedTitle) };
+  if (card.body) embed.description = truncate(live(card.body), DISCORD_LIMITS.embedDescription);
   const fields: APIEmbedField[] = (card.fields ?? []).slice(0, DISCORD_LIMITS.embedFields).map((f) => ({
-    name: truncate(f.label, DISCORD_LIMITS.embedFieldName) || EMPTY,
-    value: truncate(f.value, DISCORD_LIMITS.embedFieldValue) || EMPTY,
+    name: truncate(inert(f.label), DISCORD_LIMITS.embedFieldName) || EMPTY,
+    value: truncate(live(f.value), DISCORD_LIMITS.embedFieldValue) || EMPTY,
     inline: f.short === true,
   }));
-  if (card.context) embed.footer = { text: truncate(card.context, DISCORD_LIMITS.embedFooter) };
+  if (card.context) embed.footer = { text: truncate(inert(card.context), DISCORD_LIMITS.embedFooter) };
   if (card.image) embed.image = { url: card.image.url };
   // The 6000-character budget covers every text of the embed: drop fields from the end to fit.
   const size = (): number =>

@@ -1,4 +1,5 @@
 import type { webApi } from '@slack/bolt';
+import { stripMentionMarks } from '../model.ts';
 import type { ConversationRef, FileRef } from '../port.ts';
 import { fileRefs } from './events.ts';
 import { files as filesSchema } from './payloads.ts';
@@ -39,7 +40,7 @@ export function createSlackMessageReader(web: webApi.WebClient): {
   const toFetched = (m: HistoryMessage | undefined): FetchedMessage | undefined => {
     if (!m) return undefined;
     const parsedFiles = filesSchema.safeParse(m.files);
-    return { text: unescapeText(m.text ?? ''), authorId: m.user ?? m.bot_id ?? '', files: parsedFiles.success ? fileRefs(parsedFiles.data) : [] };
+    return { text: stripMentionMarks(unescapeText(m.text ?? '')), authorId: m.user ?? m.bot_id ?? '', files: parsedFiles.success ? fileRefs(parsedFiles.data) : [] };
   };
 
   return {

@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { renderMentions } from '../model.ts';
 import type { Button, Card, CardAction, CardField, Confirm, Form, FormField, LinkButton, Message, Select, SelectOption } from '../model.ts';
 
 /**
@@ -52,27 +53,32 @@ export function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Neutral text → mrkdwn: everything escaped (nothing from outside becomes a link or a mention), then Herald's own mentions. */
+export function mrkdwnText(text: string): string {
+  return renderMentions(escapeText(text), (id) => `<@${id}>`);
+}
+
 /** The reverse of escapeText, for text Slack sends us. */
 export function unescapeText(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-const plain = (text: string, max: number): types.PlainTextElement => ({ type: 'plain_text', text: truncate(text, max), emoji: true });
+const plain = (text: string, max: number): types.PlainTextElement => ({ type: 'plain_text', text: truncate(renderMentions(text, (id) => `@${id}`), max), emoji: true });
 const mrkdwn = (text: string, max: number): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, max) });
 
 export function renderMessage(message: Message): RenderedMessage {
   const fallback = message.text || message.card?.title || '';
-  const text = truncate(escapeText(fallback), MAX.messageText);
+  const text = truncate(mrkdwnText(fallback), MAX.messageText);
   if (!message.card) return { text };
   return { text, blocks: renderCard(message.card) };
 }
 
 export function renderCard(card: Card): SlackBlock[] {
-  const head = escapeText(card.title);
-  const body = card.body ? `\n${escapeText(card.body)}` : '';
+  const head = mrkdwnText(card.title);
+  const body = card.body ? `\n${mrkdwnText(card.body)}` : '';
   const top: SlackBlock[] = [{ type: 'section', text: mrkdwn(`*${head}*${body}`, MAX.sectionText) }];
   const tail: SlackBlock[] = [];
-  if (card.context) tail.push({ type: 'context', elements: [mrkdwn(escapeText(card.context), MAX.sectionText)] });
+  if (card.context) tail.push({ type: 'context', elements: [mrkdwn(mrkdwnText(card.context), MAX.sectionText)] });
   if (card.image) tail.push({ type: 'image', image_url: card.image.url, alt_text: truncate(card.image.alt || card.title, MAX.altText) });
   tail.push(...renderActions(card.actions ?? []));
   const fields = renderFields(card.fields ?? []).slice(0, Math.max(0, MAX.blocks - top.length - tail.length));
@@ -91,7 +97,7 @@ export function renderFields(fields: readonly CardField[]): SlackBlock[] {
     run = [];
   };
   for (const field of fields) {
-    const text = `*${escapeText(field.label)}*\n${escapeText(field.value)}`;
+    const text = `*${mrkdwnText(field.label)}*\n${mrkdwnText(field.value)}`;
     if (field.short) {
       run.push(mrkdwn(text, MAX.fieldText));
     } else {

@@ -4,7 +4,7 @@ import type { Req, Router } from './http.ts';
 import { apiChannel, apiCommand, apiGuild, apiMember, apiMessage, apiRole, apiUser, guildRoles } from './render.ts';
 import { snowflake } from './state.ts';
 import type { AttachmentRecord, ChannelRecord, CommandRecord, MessageRecord } from './state.ts';
-import type { DiscordStore } from './store.ts';
+import type { AllowedMentions, DiscordStore } from './store.ts';
 import { validateMessage } from './validation.ts';
 
 export interface Ctx {
@@ -46,6 +46,7 @@ export function messageInput(ctx: Ctx, req: Req, channelId: string, creating: bo
     ...(Array.isArray(b.components) ? { components: b.components as unknown[] } : {}),
     ...(typeof b.flags === 'number' ? { flags: b.flags & ALLOWED_FLAGS } : {}),
     ...(attachments ? { attachments } : {}),
+    ...(b.allowed_mentions && typeof b.allowed_mentions === 'object' ? { allowedMentions: b.allowed_mentions as AllowedMentions } : {}),
   };
 }
 

@@ -20,9 +20,19 @@ export interface NewMessage {
   application_id?: string;
   interaction_id?: string;
   ephemeral?: boolean;
+  /** The request's allowed_mentions; absent, every mention in the content notifies (a regular message). */
+  allowedMentions?: AllowedMentions;
+}
+
+/** Which mentions of a message notify their targets (Discord's allowed_mentions object). */
+export interface AllowedMentions {
+  parse?: string[];
+  users?: string[];
+  roles?: string[];
 }
 
 export interface MessagePatch {
+  allowedMentions?: AllowedMentions;
   content?: string;
   embeds?: unknown[];
   components?: unknown[];
@@ -98,7 +108,7 @@ export class DiscordStore {
       id: snowflake(), channel_id: input.channelId, ...(guildId ? { guild_id: guildId } : {}), author_id: input.authorId, content,
       embeds: input.embeds ?? [], components: input.components ?? [], attachments: input.attachments ?? [],
       timestamp: new Date().toISOString(), edited_timestamp: null, flags: input.flags ?? 0, type: input.type ?? 0,
-      ...parseMentions(content, this.state),
+      ...parseMentions(content, this.state, input.allowedMentions),
       reactions: [],
     };
     if (input.message_reference) msg.message_reference = input.message_reference;
@@ -119,7 +129,7 @@ export class DiscordStore {
   }
 
   editMessage(msg: MessageRecord, patch: MessagePatch): MessageRecord {
-    if (patch.content !== undefined) Object.assign(msg, parseMentions(patch.content, this.state), { content: patch.content });
+    if (patch.content !== undefined) Object.assign(msg, parseMentions(patch.content, this.state, patch.allowedMentions), { content: patch.content });
     if (patch.embeds !== undefined) msg.embeds = patch.embeds;
     if (patch.components !== undefined) msg.components = patch.components;
     if (patch.attachments !== undefined) msg.attachments = patch.attachments;
@@ -238,10 +248,16 @@ export class DiscordStore {
   }
 }
 
-export function parseMentions(content: string, state: EmulatorState): Pick<MessageRecord, 'mention_ids' | 'mention_role_ids' | 'mention_everyone'> {
-  const users = [...content.matchAll(/<@!?(\d+)>/g)].map((m) => m[1]!).filter((id) => state.users[id]);
-  const roles = [...content.matchAll(/<@&(\d+)>/g)].map((m) => m[1]!).filter((id) => state.roles[id]);
-  return { mention_ids: [...new Set(users)], mention_role_ids: [...new Set(roles)], mention_everyone: /@(everyone|here)\b/.test(content) };
+/**
+ * The mentions that notify: those in the content that allowed_mentions lets through (all of them when
+ * it is absent). Like Discord, the message's mentions list only these; the rest still show as text.
+ */
+export function parseMentions(content: string, state: EmulatorState, allowed?: AllowedMentions): Pick<MessageRecord, 'mention_ids' | 'mention_role_ids' | 'mention_everyone'> {
+  const may = (kind: 'users' | 'roles', id: string): boolean => !allowed || (allowed.parse ?? []).includes(kind) || (allowed[kind] ?? []).includes(id);
+  const users = [...content.matchAll(/<@!?(\d+)>/g)].map((m) => m[1]!).filter((id) => state.users[id] && may('users', id));
+  const roles = [...content.matchAll(/<@&(\d+)>/g)].map((m) => m[1]!).filter((id) => state.roles[id] && may('roles', id));
+  const everyone = (!allowed || (allowed.parse ?? []).includes('everyone')) && /@(everyone|here)\b/.test(content);
+  return { mention_ids: [...new Set(users)], mention_role_ids: [...new Set(roles)], mention_everyone: everyone };
 }
 
 /** '👍' → {id:null,name:'👍'}; 'name:123' or '<:name:123>' → custom emoji. Accepts URL-encoded input. */

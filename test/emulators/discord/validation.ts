@@ -58,6 +58,17 @@ export function validateMessage(body: Record<string, unknown>, fileCount: number
     }
     checkCustomIds(errors, components, ['components']);
   }
+  const allowed = body.allowed_mentions as { parse?: unknown; users?: unknown; roles?: unknown } | undefined;
+  if (allowed !== undefined) {
+    const parse = Array.isArray(allowed.parse) ? allowed.parse : [];
+    // Discord refuses a type both parsed and listed ("users" with users, "roles" with roles).
+    for (const kind of ['users', 'roles'] as const) {
+      if (parse.includes(kind) && Array.isArray(allowed[kind])) {
+        put(errors, ['allowed_mentions', kind], 'SET_TYPE_ALREADY_CONTAINS_VALUE', `parse:[${kind}] and ${kind}: [ids] are mutually exclusive.`);
+      }
+      if (Array.isArray(allowed[kind]) && (allowed[kind] as unknown[]).length > 100) put(errors, ['allowed_mentions', kind], 'BASE_TYPE_MAX_LENGTH', 'Must be 100 or fewer in length.');
+    }
+  }
   throwIf(errors);
   if (creating) {
     const empty = !content && !(Array.isArray(embeds) && embeds.length) && !(Array.isArray(components) && components.length) &&

@@ -565,6 +565,8 @@ export default defineFlow({
       schema: z.object({ draftId: z.string().regex(/^d-[a-z0-9]+$/) }),
       // A transient database error (a failover) must not strand a due draft.
       retry: { maxRetries: 5, delayMs: 2_000, maxDelayMs: 60_000 },
+      // Posts fall due together (the top of the hour): start them all, up to the process's limit.
+      concurrency: app.config.SCHEDULER_MAX_CONCURRENCY,
       async handler({ draftId }, { log }) {
         const draft = await app.stores.drafts.get(draftId);
         if (!draft) return;

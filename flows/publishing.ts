@@ -18,6 +18,8 @@ import { recordOutcome } from './metrics.ts';
 
 export const PUBLISHING = 'publishing';
 const MAX_RETRY_DELAY_MS = 30 * 60_000;
+/** Lock lifetime of a network job: a live run renews it; a dead replica's lapses after this. */
+const NETWORK_LOCK_MS = 30_000;
 
 const platformOf = (draft: Draft): UserRef['platform'] => draft.workspace.split(':')[0] as UserRef['platform'];
 const userOf = (draft: Draft, user: string): UserRef => ({ platform: platformOf(draft), workspace: draft.workspace.split(':')[1] ?? '', user });
@@ -103,6 +105,22 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
   if (claim.status === 'failed-before') {
     if (!manual || !(await app.stores.ledger.reopen(key))) return;
   }
+  // Begun before: a retry after a transient failure (the entry is idle), a run taking over from a
+  // dead one (begun over a lock lifetime ago; it reconciles with the network first), or another run
+  // of this very publication calling the network right now (a second replica, or a database whose
+  // locks are not atomic). That last one must not post too: look again once its lock would lapse.
+  if (claim.status === 'in-progress' && !(await app.stores.ledger.resume(key, new Date(app.clock.now().getTime() - NETWORK_LOCK_MS)))) {
+    const current = await app.stores.ledger.get(key);
+    if (current?.state === 'pending') {
+      const at = new Date(Math.max(current.updatedAt.getTime() + NETWORK_LOCK_MS, app.clock.now().getTime()) + 1_000);
+      await app.scheduler.at(at, JobNames.publishNetwork, job);
+      log.info({ draftId, network, at }, 'publication under way in another run; looking again once its lock would have lapsed');
+      return;
+    }
+    // It finished meanwhile: its outcome is recorded by the run that did it; show it here too.
+    if (current?.state === 'done') await record({ status: 'published', attempts: attempt, ...(typeof current.result?.url === 'string' ? { url: current.result.url } : {}) });
+    return settle(app, draftId, version, log);
+  }
 
   const fail = async (reason: string, fix: Delivery['fix'], accountId?: string): Promise<void> => {
     await app.stores.ledger.fail(key, reason);
@@ -144,6 +162,7 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
     if (error.transient && attempt < app.config.PUBLISH_MAX_ATTEMPTS) {
       const backoff = Math.min(MAX_RETRY_DELAY_MS, app.config.PUBLISH_RETRY_BASE_MS * 2 ** (attempt - 1));
       const delay = Math.max(backoff, error.retryAfterMs ?? 0);
+      await app.stores.ledger.pause(key);
       await record({ status: 'retrying', attempts: attempt, reason: t('delivery.retryingReason', { reason: error.message, seconds: Math.ceil(delay / 1000) }) });
       await app.scheduler.at(new Date(app.clock.now().getTime() + delay), JobNames.publishNetwork, { ...job, attempt: attempt + 1 });
       log.warn({ draftId, network, attempt, delayMs: delay, failure: error.failure }, 'transient publishing failure, will retry');
@@ -199,7 +218,7 @@ export default defineFlow({
       // Its own retries (Retry-After aware) are scheduled by the handler. A crash leaves the ledger
       // entry pending; the run renews its lock while alive, so a dead replica's lock lapses within
       // this time and another run reconciles with the network (findPublished) instead of posting again.
-      lockLifetimeMs: 30_000,
+      lockLifetimeMs: NETWORK_LOCK_MS,
       // Every network job may run at once, up to the process's limit (not Agenda's per-name 5).
       concurrency: app.config.SCHEDULER_MAX_CONCURRENCY,
       handler: (data, { log }) => publishOne(app, data, log),

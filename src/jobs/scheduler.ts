@@ -73,6 +73,10 @@ export interface SchedulerOptions {
 }
 
 export const JOBS_COLLECTION = 'jobs';
+/** Runs of one job name at once when its definition does not say. */
+const DEFAULT_CONCURRENCY = 5;
+/** How many jobs of one name a process holds locked (running or about to): twice what may run. */
+export const lockLimitFor = (definition: Pick<JobDefinition, 'concurrency'>): number => 2 * (definition.concurrency ?? DEFAULT_CONCURRENCY);
 const DEFAULT_LOCK_LIFETIME_MS = 120_000;
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
@@ -82,7 +86,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     name: options.name ?? `herald-${process.pid}`,
     processEvery: options.pollMs,
     maxConcurrency: options.maxConcurrency,
-    defaultConcurrency: 5,
+    defaultConcurrency: DEFAULT_CONCURRENCY,
     // A lock whose holder died (or that a non-atomic findAndModify stranded) frees up after this;
     // running handlers renew theirs.
     defaultLockLifetime: DEFAULT_LOCK_LIFETIME_MS,
@@ -140,7 +144,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           }
         },
         {
-          ...(definition.concurrency ? { concurrency: definition.concurrency } : {}),
+          concurrency: definition.concurrency ?? DEFAULT_CONCURRENCY,
+          // Agenda runs nothing until its poll has locked every job of a name due before the next
+          // poll, one query each; when jobs fall due faster than the database answers such a query
+          // that never ends and nothing runs at all. Locking at most twice what may run bounds it.
+          lockLimit: lockLimitFor(definition),
           lockLifetime: definition.lockLifetimeMs ?? DEFAULT_LOCK_LIFETIME_MS,
           ...(definition.removeOnComplete ? { removeOnComplete: true } : {}),
           ...(retry

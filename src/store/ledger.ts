@@ -20,6 +20,8 @@ export interface LedgerEntry {
   /** Flat result fields (remote id, URL); no nested arrays, so every backend stores it. */
   result?: Record<string, string | number | boolean | null>;
   error?: string;
+  /** Pending, and no run is calling the network for it (the last attempt failed transiently). */
+  idle?: boolean;
 }
 
 export type BeginOutcome =
@@ -35,6 +37,13 @@ export interface Ledger extends Repository {
   get(key: string): Promise<LedgerEntry | null>;
   /** A person asked to try a failed side effect again: the entry is pending once more. */
   reopen(key: string): Promise<boolean>;
+  /** The run calling for a pending entry stopped without an answer (a transient failure): it is idle until resumed. */
+  pause(key: string): Promise<void>;
+  /**
+   * Takes over a pending entry for another call: when it is idle, or when whoever began it last did
+   * so before `staleBefore` (that run is dead). False while another run is calling for it.
+   */
+  resume(key: string, staleBefore: Date): Promise<boolean>;
   /** Deletes completed and failed entries finished before the cutoff; returns how many. */
   purgeFinishedBefore(cutoff: Date): Promise<number>;
 }
@@ -66,16 +75,23 @@ export function createLedger(db: Db, clock: Clock): Ledger {
     },
     async complete(key, result) {
       const now = clock.now();
-      await collection.updateOne({ key }, { $set: { state: 'done', result: result ?? {}, completedAt: now, updatedAt: now } });
+      await collection.updateOne({ key }, { $set: { state: 'done', result: result ?? {}, completedAt: now, updatedAt: now }, $unset: { idle: '' } });
     },
     async fail(key, error) {
       const now = clock.now();
-      await collection.updateOne({ key }, { $set: { state: 'failed', error, completedAt: now, updatedAt: now } });
+      await collection.updateOne({ key }, { $set: { state: 'failed', error, completedAt: now, updatedAt: now }, $unset: { idle: '' } });
     },
     get: read,
     async reopen(key) {
       const outcome = await collection.updateOne({ key, state: 'failed' }, { $set: { state: 'pending', updatedAt: clock.now() }, $inc: { attempts: 1 }, $unset: { error: '', completedAt: '' } });
       return outcome.modifiedCount === 1;
+    },
+    async pause(key) {
+      await collection.updateOne({ key, state: 'pending' }, { $set: { idle: true, updatedAt: clock.now() } });
+    },
+    async resume(key, staleBefore) {
+      const outcome = await collection.updateOne({ key, state: 'pending', $or: [{ idle: true }, { updatedAt: { $lt: staleBefore } }] }, { $set: { idle: false, updatedAt: clock.now() } });
+      return outcome.matchedCount === 1;
     },
     async purgeFinishedBefore(cutoff) {
       const outcome = await collection.deleteMany({ state: { $in: ['done', 'failed'] }, completedAt: { $lt: cutoff } });

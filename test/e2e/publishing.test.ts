@@ -4,6 +4,7 @@ import type { Herald } from '../../src/app.ts';
 import type { ConversationRef } from '../../src/chat/port.ts';
 import { parseRef } from '../../src/chat/port.ts';
 import { JobNames } from '../../src/jobs/names.ts';
+import { JOBS_COLLECTION } from '../../src/jobs/scheduler.ts';
 import { allCommands } from '../../commands/index.ts';
 import { allFlows } from '../../flows/index.ts';
 import type { ObservedMessage } from '../support/chat-harness.ts';
@@ -122,6 +123,22 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     await herald.scheduler.now(JobNames.publishNetwork, { draftId: id, version: 1, network: 'mastodon', attempt: 1, manual: false });
     await new Promise((r) => setTimeout(r, 600));
     expect((await statusesOnServer()).filter((s) => s.content.includes('winter opening hours'))).toHaveLength(1);
+  });
+
+  it('a second run of a publication while the first is still calling the network posts nothing: it looks again later', async () => {
+    // The first run's post takes 2.5 s to reach the server; meanwhile the same job runs again (a
+    // second replica, or a lock the database did not keep).
+    proxy.inject({ method: 'POST', path: /^\/api\/v1\/statuses$/, body: /two runs at once/, holdMs: 2_500 });
+    const before = postsToStatuses();
+    const { id, card } = await dueDraft('Even two runs at once post this once.');
+    await eventually(() => database.db.collection('ledger').findOne({ key: `publish:${id}:v1:mastodon`, state: 'pending' }), 10_000);
+    await herald.scheduler.now(JobNames.publishNetwork, { draftId: id, version: 1, network: 'mastodon', attempt: 1, manual: false });
+    const later = await eventually(() => database.db.collection(JOBS_COLLECTION).findOne({ name: JobNames.publishNetwork, 'data.draftId': id, nextRunAt: { $gt: new Date(Date.now() + 20_000) } }), 10_000);
+    expect(later.data).toMatchObject({ attempt: 1 });
+    await settled(id, 'published');
+    await harness.waitFor(() => cardText(card)?.text.includes('✅ published'), 10_000);
+    expect(postsToStatuses() - before).toBe(1);
+    expect((await statusesOnServer()).filter((s) => s.content.includes('two runs at once'))).toHaveLength(1);
   });
 
   it('waits out 503s and a 429 with Retry-After, then publishes once', async () => {

@@ -2,12 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Herald } from '../../src/app.ts';
 import { defineFlow, type Flow } from '../../src/flow.ts';
-import { defineJob, JOBS_COLLECTION, PermanentJobError } from '../../src/jobs/scheduler.ts';
+import { defineJob, JOBS_COLLECTION, lockLimitFor, PermanentJobError } from '../../src/jobs/scheduler.ts';
 import { captureLogger, eventually, startTestHerald } from '../support/herald.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
 
 /** A flow whose jobs record every run in the database, so tests count runs from MongoDB. */
-function recordingFlow(behaviour: { failTimes?: number; permanent?: boolean } = {}): Flow {
+function recordingFlow(behaviour: { failTimes?: number; permanent?: boolean; countLocked?: boolean } = {}): Flow {
   return defineFlow({
     name: 'recording',
     jobs: ({ db }) => [
@@ -16,7 +16,8 @@ function recordingFlow(behaviour: { failTimes?: number; permanent?: boolean } = 
         schema: z.object({ tag: z.string().min(1) }),
         retry: { maxRetries: 3, delayMs: 200 },
         async handler({ tag }, { attempt, jobId }) {
-          await db.collection('runs').insertOne({ tag, attempt, jobId, at: new Date() });
+          const locked = behaviour.countLocked ? await db.collection(JOBS_COLLECTION).countDocuments({ name: 'test.record', lockedAt: { $ne: null } }) : undefined;
+          await db.collection('runs').insertOne({ tag, attempt, jobId, at: new Date(), ...(locked === undefined ? {} : { locked }) });
           if (attempt <= (behaviour.failTimes ?? 0)) {
             throw behaviour.permanent ? new PermanentJobError('refused for good') : new Error('network hiccup');
           }
@@ -51,6 +52,20 @@ describe('scheduler (Agenda 6 on MongoDB)', () => {
     const metrics = await herald.metrics.registry.getSingleMetricAsString('herald_jobs_run_total');
     expect(metrics).toContain('herald_jobs_run_total{job="test.record"} 1');
   });
+
+  it('starts running due jobs after locking a few of them, not after locking every one that is due', async () => {
+    // Agenda alone locks every due job of a name, one query each, before it runs any: when jobs fall
+    // due faster than the database answers, nothing ever runs. The lock limit bounds that.
+    const due = new Date(Date.now() - 1_000);
+    const jobs = Array.from({ length: 150 }, (_, i) => ({ name: 'test.record', data: { tag: `t${i}` }, type: 'normal', priority: 0, nextRunAt: due, lastModifiedBy: null }));
+    await database.db.collection(JOBS_COLLECTION).insertMany(jobs);
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow({ countLocked: true })] });
+    const runs = database.db.collection<{ tag: string; at: Date; locked: number }>('runs');
+    await eventually(async () => (await runs.distinct('tag')).length === 150 || undefined, 60_000);
+    const first = (await runs.find({}).sort({ at: 1 }).limit(1).toArray())[0]!;
+    expect(first.locked).toBeLessThanOrEqual(lockLimitFor({}));
+    expect(Math.max(...(await runs.find({}).toArray()).map((r) => r.locked))).toBeLessThanOrEqual(lockLimitFor({}));
+  }, 90_000);
 
   it('refuses to schedule a payload that does not match the job schema', async () => {
     herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });

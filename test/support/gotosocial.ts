@@ -247,6 +247,8 @@ export interface FaultRule {
    * upstream (e.g. the status exists) while the caller still waits, a window to crash it in.
    */
   delayMs?: number;
+  /** Hold the request this long before GoToSocial sees it: a slow upload, the status does not exist yet. */
+  holdMs?: number;
 }
 
 export interface FaultProxy {
@@ -298,6 +300,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           send(status, { 'content-type': 'application/json', ...headers }, answer === undefined ? '' : typeof answer === 'string' ? answer : JSON.stringify(answer));
           return;
         }
+        if (rule?.holdMs) await new Promise((resolve) => setTimeout(resolve, rule.holdMs));
         const headers = new Headers();
         for (const [name, value] of Object.entries(req.headers)) {
           if (!hopHeaders.has(name) && typeof value === 'string') headers.set(name, value);

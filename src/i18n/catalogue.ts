@@ -83,10 +83,10 @@ const en = {
   'draft.form.edit.text': 'Text',
   'draft.form.edit.networks': 'Networks (comma separated)',
   'draft.form.schedule.title': 'Schedule the draft',
-  'draft.form.schedule.when': 'Publish at (UTC)',
+  'draft.form.schedule.when': 'Publish at',
   'draft.form.assign.title': 'Assign the draft',
   'draft.form.assign.who': 'Writer',
-  'draft.form.assign.due': 'Due (UTC)',
+  'draft.form.assign.due': 'Due',
   'draft.form.assign.pick': 'Pick a person.',
   'draft.changedMeanwhile': 'Someone changed this draft a moment ago. Look at the updated card and try again.',
   'draft.diffTitle': '{who} edited the draft (version {from} → {to}):',
@@ -385,7 +385,7 @@ const en = {
   'goals.badSla': "An SLA goal is a percentage, 0 to 100.",
   'export.dm': "Your Herald export ({range}): {posts} posts and {items} inbox items, as CSV.",
   'export.sent': "Export ready: {posts} posts and {items} inbox items. The CSV files are in your direct messages.",
-  'draft.form.schedule.whenSuggested': "Publish at (UTC) — best times from engagement: {slots}",
+  'draft.form.schedule.whenSuggested': "Publish at — best times from engagement: {slots}",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -468,10 +468,10 @@ const fr: Record<MessageKey, string> = {
   'draft.form.edit.text': 'Texte',
   'draft.form.edit.networks': 'Réseaux (séparés par des virgules)',
   'draft.form.schedule.title': 'Programmer le brouillon',
-  'draft.form.schedule.when': 'Publier le (UTC)',
+  'draft.form.schedule.when': 'Publier le',
   'draft.form.assign.title': 'Attribuer le brouillon',
   'draft.form.assign.who': 'Rédacteur',
-  'draft.form.assign.due': 'Échéance (UTC)',
+  'draft.form.assign.due': 'Échéance',
   'draft.form.assign.pick': 'Choisissez une personne.',
   'draft.changedMeanwhile': 'Quelqu’un vient de modifier ce brouillon. Regardez la carte à jour et réessayez.',
   'draft.diffTitle': '{who} a modifié le brouillon (version {from} → {to}) :',
@@ -770,7 +770,7 @@ const fr: Record<MessageKey, string> = {
   'goals.badSla': "Un objectif de SLA est un pourcentage, de 0 à 100.",
   'export.dm': "Votre export Herald ({range}) : {posts} publications et {items} éléments reçus, en CSV.",
   'export.sent': "Export prêt : {posts} publications et {items} éléments reçus. Les fichiers CSV sont dans vos messages privés.",
-  'draft.form.schedule.whenSuggested': "Publier le (UTC) — meilleurs moments selon l’engagement : {slots}",
+  'draft.form.schedule.whenSuggested': "Publier le — meilleurs moments selon l’engagement : {slots}",
 };
 
 const ro: Record<MessageKey, string> = {
@@ -851,10 +851,10 @@ const ro: Record<MessageKey, string> = {
   'draft.form.edit.text': 'Text',
   'draft.form.edit.networks': 'Rețele (separate prin virgulă)',
   'draft.form.schedule.title': 'Programează ciorna',
-  'draft.form.schedule.when': 'Publică la (UTC)',
+  'draft.form.schedule.when': 'Publică la',
   'draft.form.assign.title': 'Atribuie ciorna',
   'draft.form.assign.who': 'Redactor',
-  'draft.form.assign.due': 'Termen (UTC)',
+  'draft.form.assign.due': 'Termen',
   'draft.form.assign.pick': 'Alegeți o persoană.',
   'draft.changedMeanwhile': 'Cineva tocmai a modificat această ciornă. Uitați-vă la cardul actualizat și încercați din nou.',
   'draft.diffTitle': '{who} a editat ciorna (versiunea {from} → {to}):',
@@ -1153,7 +1153,7 @@ const ro: Record<MessageKey, string> = {
   'goals.badSla': "Un obiectiv SLA este un procent, între 0 și 100.",
   'export.dm': "Exportul dumneavoastră Herald ({range}): {posts} postări și {items} elemente primite, în CSV.",
   'export.sent': "Export gata: {posts} postări și {items} elemente primite. Fișierele CSV sunt în mesajele dumneavoastră directe.",
-  'draft.form.schedule.whenSuggested': "Publică la (UTC) — cele mai bune momente după interacțiuni: {slots}",
+  'draft.form.schedule.whenSuggested': "Publică la — cele mai bune momente după interacțiuni: {slots}",
 };
 
 export const catalogue: Record<Locale, Record<MessageKey, string>> = { en, fr, ro };

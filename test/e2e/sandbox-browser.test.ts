@@ -97,6 +97,11 @@ describe('the sandbox page in a browser', () => {
     const pending = messages().filter({ has: page.locator('[data-action-id*=":approve:"]') });
     await pending.waitFor();
     const card = page.locator(`main article.msg[data-ts="${await pending.getAttribute('data-ts')}"]`);
+    // The card's "from" link leads back to the message the draft came from, here in the page.
+    await card.locator('a.permalink').click();
+    await expect.poll(() => channel('drafts').getAttribute('aria-current')).toBe('page');
+    await expect.poll(() => ideaMessage.evaluate((el) => el.classList.contains('linked'))).toBe(true);
+    await channel('approvals').click();
     await card.locator('[data-action-id*=":approve:"]').click();
     const refusal = page.locator('.ephemeral').filter({ hasText: 'not let authors approve their own drafts' });
     await refusal.waitFor();

@@ -109,7 +109,7 @@ describe('renderForm', () => {
         type: 18, label: 'Reason',
         component: { type: 3, custom_id: 'reason', required: true, min_values: 1, max_values: 1, options: [{ label: 'Facts', value: 'facts' }, { label: 'Tone', value: 'tone', default: true }] },
       },
-      { type: 18, label: 'When', component: { type: 4, custom_id: 'when', style: 1, required: false, placeholder: 'YYYY-MM-DD HH:MM', max_length: 32, value: '2025-03-07 14:05' } },
+      { type: 18, label: 'When (UTC)', component: { type: 4, custom_id: 'when', style: 1, required: false, placeholder: 'YYYY-MM-DD HH:MM', max_length: 32, value: '2025-03-07 14:05' } },
       { type: 18, label: 'Assignee', component: { type: 5, custom_id: 'assignee', required: false, min_values: 0, max_values: 1, default_values: [{ id: '123456789012345678', type: 'user' }] } },
       { type: 18, label: 'Note', component: { type: 4, custom_id: 'note', style: 1, required: false } },
     ]);
@@ -118,6 +118,13 @@ describe('renderForm', () => {
   it('refuses a form Discord cannot show rather than dropping fields', () => {
     const fields = Array.from({ length: 6 }, (_, i) => ({ kind: 'text' as const, id: `f${i}`, label: `F${i}` }));
     expect(() => renderForm({ id: 'f:a:1', title: 'Too many', submitLabel: 'Save', fields })).toThrow(/1 to 5/);
+  });
+
+  it('says UTC in a datetime label even when the label is cut to Discord’s 45 characters', () => {
+    const long = renderForm({ id: 'f:a:1', title: 'Schedule', submitLabel: 'Save', fields: [{ kind: 'datetime', id: 'when', label: 'Publish at — best times from engagement: mon 09:00; tue 10:00 (Europe/Paris)' }] });
+    const label = (long.components[0] as { label: string }).label;
+    expect(label).toHaveLength(45);
+    expect(label.endsWith('… (UTC)')).toBe(true);
   });
 
   it('formats datetimes in UTC as the placeholder says', () => {

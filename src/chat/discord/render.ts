@@ -54,6 +54,7 @@ export interface RenderedMessage {
   allowed_mentions: APIAllowedMentions;
 }
 
+const DATETIME_ZONE = ' (UTC)';
 /** Placeholder of a datetime field, and the format of its initial value (UTC). */
 export const DATETIME_FORMAT = 'YYYY-MM-DD HH:MM';
 
@@ -211,7 +212,8 @@ function renderField(field: FormField): APILabelComponent {
     case 'datetime':
       return {
         type: ComponentType.Label,
-        label,
+        // A text input read as UTC (Slack's picker shows each person's own time): the label says so.
+        label: `${truncate(field.label, DISCORD_LIMITS.labelText - DATETIME_ZONE.length)}${DATETIME_ZONE}`,
         component: {
           type: ComponentType.TextInput,
           custom_id: field.id,

@@ -438,14 +438,57 @@ function plainWithTokens(text, tokens) {
   const frag = document.createDocumentFragment();
   text.split(/\uE000(\d+)\uE001/).forEach((piece, i) => {
     if (i % 2 === 1) frag.append(tokens[Number(piece)].cloneNode(true));
-    else if (piece) frag.append(unescapeText(piece));
+    else if (piece) frag.append(autolink(unescapeText(piece)));
   });
+  return frag;
+}
+
+/** Bare web addresses become links, as Slack's client shows them (closing punctuation stays text). */
+function autolink(text) {
+  const frag = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(/https?:\/\/[^\s<>"]+?(?=[.,;:!?)\]]*(?:\s|$))/g)) {
+    frag.append(text.slice(last, match.index), linkNode(match[0], match[0]));
+    last = match.index + match[0].length;
+  }
+  frag.append(text.slice(last));
   return frag;
 }
 
 const mention = (text) => h('span', { class: 'mention' }, text);
 
+/** A Slack permalink (https://<team>.slack.com/archives/C…/p…[?thread_ts=…]) of a message here. */
+const PERMALINK = /^https:\/\/[a-z0-9-]+\.slack\.com\/archives\/([A-Z0-9_]+)\/p(\d+)(\d{6})(?:\?thread_ts=(\d+\.\d+))?/;
+
+/** Shows the message a permalink names: its channel, its thread when it is a reply, scrolled to and marked. */
+function goToMessage(channelId, ts, threadTs) {
+  const c = channelById(channelId);
+  if (!c) return;
+  switchChannel(channelKey(c));
+  if (threadTs) openThread(channelId, threadTs);
+  requestAnimationFrame(() => {
+    const target = document.querySelector(`article.msg[data-ts="${CSS.escape(ts)}"]`);
+    if (!target) return;
+    target.scrollIntoView({ block: 'center' });
+    target.classList.add('linked');
+    setTimeout(() => target.classList.remove('linked'), 2_000);
+  });
+}
+
+document.addEventListener('click', (event) => {
+  const link = event.target instanceof Element ? event.target.closest('a[data-goto-ts]') : null;
+  if (!link) return;
+  event.preventDefault();
+  goToMessage(link.dataset.gotoChannel, link.dataset.gotoTs, link.dataset.gotoThread);
+});
+
 function linkNode(url, label) {
+  const permalink = PERMALINK.exec(url);
+  if (permalink && ui.state && channelById(permalink[1])) {
+    const [, channelId, seconds, micros, threadTs] = permalink;
+    // Tokens are cloned into place (listeners do not survive): a delegated listener follows it.
+    return h('a', { href: '#', class: 'permalink', 'data-goto-channel': channelId, 'data-goto-ts': `${seconds}.${micros}`, 'data-goto-thread': threadTs ?? null }, label);
+  }
   if (!safeUrl(url)) return document.createTextNode(label);
   return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, label);
 }

@@ -567,6 +567,8 @@ export default defineFlow({
       retry: { maxRetries: 5, delayMs: 2_000, maxDelayMs: 60_000 },
       // Posts fall due together (the top of the hour): start them all, up to the process's limit.
       concurrency: app.config.SCHEDULER_MAX_CONCURRENCY,
+      // One per scheduled post: the audit trail and the ledger keep the history, not the job.
+      removeOnComplete: true,
       async handler({ draftId }, { log }) {
         const draft = await app.stores.drafts.get(draftId);
         if (!draft) return;

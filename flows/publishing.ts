@@ -221,6 +221,8 @@ export default defineFlow({
       lockLifetimeMs: NETWORK_LOCK_MS,
       // Every network job may run at once, up to the process's limit (not Agenda's per-name 5).
       concurrency: app.config.SCHEDULER_MAX_CONCURRENCY,
+      // One per post and network: the deliveries and the ledger keep the history, not the job.
+      removeOnComplete: true,
       handler: (data, { log }) => publishOne(app, data, log),
     }),
   ],

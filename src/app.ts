@@ -64,6 +64,7 @@ export async function startHerald(options: HeraldOptions): Promise<Herald> {
       metrics,
       pollMs: config.SCHEDULER_POLL_MS,
       maxConcurrency: config.SCHEDULER_MAX_CONCURRENCY,
+      horizonMs: config.SCHEDULER_HORIZON_MS,
     });
     const adapterList: ChatAdapter[] = [];
     const chat = createChatDirectory(adapterList);

@@ -1,10 +1,11 @@
 import { Agenda, backoffStrategies } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
-import type { Db } from 'mongodb';
+import { ObjectId, type Db } from 'mongodb';
 import type { z } from 'zod';
 import { AppError, errorMessage } from '../core/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { isDuplicateKeyError } from '../store/indexes.ts';
 import type { JobName } from './names.ts';
 
 /** What a handler knows about the run it is in. */
@@ -56,6 +57,11 @@ export interface Scheduler {
   everyFor(interval: string, name: JobName, data: Record<string, string | number | boolean>): Promise<string>;
   /** Removes scheduled jobs by name, and by payload fields when given. */
   cancel(name: JobName, data?: Record<string, unknown>): Promise<number>;
+  /**
+   * Moves the jobs of `jobs_later` due within the horizon (from `at`, now by default) into Agenda's
+   * queue; runs by itself every third of the horizon. Returns how many moved.
+   */
+  release(at?: Date): Promise<number>;
   start(): Promise<void>;
   /** Stops taking new jobs and waits up to timeoutMs for running ones. */
   drain(timeoutMs: number): Promise<{ timedOut: boolean; running: number }>;
@@ -70,9 +76,26 @@ export interface SchedulerOptions {
   maxConcurrency: number;
   /** Identifies this replica in job documents (lastModifiedBy). */
   name?: string;
+  /** One-off jobs due further ahead than this wait in jobs_later (default 30 s). */
+  horizonMs?: number;
+}
+
+/** A one-off job due beyond the horizon: Agenda's shape, until it moves into Agenda's collection. */
+interface LaterJob {
+  _id: ObjectId;
+  name: string;
+  data: unknown;
+  runAt: Date;
 }
 
 export const JOBS_COLLECTION = 'jobs';
+/**
+ * One-off jobs due beyond the horizon. Agenda polls once per job name and interval and locks with
+ * a query over its whole collection; tomorrow's posts and next week's metric snapshots would make
+ * every poll pay for them (on FerretDB, which has no indexes but _id, 120 posts in 30 s stopped
+ * keeping time once their 360 snapshot jobs were queued). They wait here, and move in shortly before.
+ */
+export const LATER_COLLECTION = 'jobs_later';
 /** Runs of one job name at once when its definition does not say. */
 const DEFAULT_CONCURRENCY = 5;
 /** How many jobs of one name a process holds locked (running or about to): twice what may run. */
@@ -93,6 +116,32 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   });
   const definitions = new Map<string, JobDefinition>();
   let running = false;
+  const horizonMs = options.horizonMs ?? 30_000;
+  const later = options.db.collection<LaterJob>(LATER_COLLECTION);
+  const jobs = options.db.collection<{ _id: ObjectId }>(JOBS_COLLECTION);
+  let releasing: NodeJS.Timeout | undefined;
+
+  /** Into Agenda's collection under the same _id: a second mover (another replica) is refused by it. */
+  async function release(at = new Date()): Promise<number> {
+    const due = await later.find({ runAt: { $lte: new Date(at.getTime() + horizonMs) } }).sort({ runAt: 1 }).limit(1_000).toArray();
+    let moved = 0;
+    for (const job of due) {
+      try {
+        await jobs.insertOne({ _id: job._id, name: job.name, data: job.data, type: 'normal', priority: 0, nextRunAt: job.runAt, lastModifiedBy: null } as never);
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        await later.deleteOne({ _id: job._id });
+        continue;
+      }
+      // Cancelled while it moved: the copy goes too (still ahead of its time, so nothing locked it).
+      if ((await later.deleteOne({ _id: job._id })).deletedCount === 0) await jobs.deleteOne({ _id: job._id });
+      else moved += 1;
+    }
+    return moved;
+  }
+  const releaseQuietly = (): void => {
+    release().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'could not move upcoming jobs into the scheduler’s queue; trying again'));
+  };
 
   agenda.on('error', (error: Error) => log.error({ err: error }, 'scheduler error'));
 
@@ -163,7 +212,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       );
     },
     async at(when, name, data) {
-      const job = await agenda.schedule(when, name, validated(name, data));
+      const payload = validated(name, data);
+      if (when.getTime() - Date.now() > horizonMs) {
+        const _id = new ObjectId();
+        await later.insertOne({ _id, name, data: payload, runAt: when });
+        return String(_id);
+      }
+      const job = await agenda.schedule(when, name, payload);
       return String(job.attrs._id);
     },
     async now(name, data) {
@@ -185,13 +240,21 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return String(job.attrs._id);
     },
     async cancel(name, data) {
-      return agenda.cancel(data ? { name, data } : { name });
+      // By payload fields, as Agenda matches them: data.<field> for each one given.
+      const waiting = await later.deleteMany({ name, ...Object.fromEntries(Object.entries(data ?? {}).map(([key, value]) => [`data.${key}`, value])) });
+      return waiting.deletedCount + (await agenda.cancel(data ? { name, data } : { name }));
     },
+    release,
     async start() {
+      await later.createIndex({ runAt: 1 }, { name: 'jobs_later_run_at' });
       await agenda.start();
       running = true;
+      releaseQuietly();
+      releasing = setInterval(releaseQuietly, Math.max(1_000, Math.floor(horizonMs / 3)));
+      releasing.unref();
     },
     async drain(timeoutMs) {
+      clearInterval(releasing);
       if (!running) return { timedOut: false, running: 0 };
       running = false;
       try {

@@ -4,7 +4,6 @@ import type { ConversationRef } from '../../src/chat/port.ts';
 import { parseRef } from '../../src/chat/port.ts';
 import type { Draft } from '../../src/core/draft.ts';
 import { JobNames } from '../../src/jobs/names.ts';
-import { JOBS_COLLECTION } from '../../src/jobs/scheduler.ts';
 import { allCommands } from '../../commands/index.ts';
 import { allFlows } from '../../flows/index.ts';
 import type { ChatHarness, ObservedMessage } from '../support/chat-harness.ts';
@@ -12,6 +11,7 @@ import { createDiscordHarness } from '../support/harness-discord.ts';
 import { createSlackHarness } from '../support/harness-slack.ts';
 import { createFakeOpenAI, type FakeOpenAI } from '../emulators/openai/server.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
+import { scheduledJobs } from '../support/jobs.ts';
 import { solidPng } from '../support/png.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
 
@@ -135,9 +135,10 @@ for (const [platform, createHarness] of platforms) {
       const done = await waitDraft(draft.id, (d) => d.status === 'scheduled');
       expect(done.decidedAt).toBeInstanceOf(Date);
       await waitCard(card, (m) => m.text.includes('scheduled for') && m.buttons.every((b) => b.label !== 'Approve'));
-      const job = await database.db.collection(JOBS_COLLECTION).findOne({ name: JobNames.publishDue, 'data.draftId': draft.id });
-      expect((job?.nextRunAt as Date).toISOString().slice(0, 16)).toBe(when.toISOString().slice(0, 16));
-      expect(await database.db.collection(JOBS_COLLECTION).countDocuments({ name: JobNames.approvalRemind, 'data.draftId': draft.id })).toBe(0);
+      const [job, ...others] = await scheduledJobs(database.db, { name: JobNames.publishDue, 'data.draftId': draft.id });
+      expect(others).toHaveLength(0);
+      expect(job?.nextRunAt.toISOString().slice(0, 16)).toBe(when.toISOString().slice(0, 16));
+      expect(await scheduledJobs(database.db, { name: JobNames.approvalRemind, 'data.draftId': draft.id })).toHaveLength(0);
 
       // The audit trail: every transition, in order.
       await harness.runCommand(author, 'draft history', { text: draft.id });
@@ -251,7 +252,7 @@ for (const [platform, createHarness] of platforms) {
       const when = new Date(Date.now() + 5 * 60_000).toISOString().slice(0, 16).replace('T', ' ');
       const { draft, card } = await newDraft(harness.users.member, { when });
       // Creation has finished scheduling its own due check once that job exists.
-      await eventually(() => database.db.collection(JOBS_COLLECTION).findOne({ name: JobNames.publishDue, 'data.draftId': draft.id }));
+      await eventually(async () => (await scheduledJobs(database.db, { name: JobNames.publishDue, 'data.draftId': draft.id }))[0]);
       await herald.scheduler.now(JobNames.publishDue, { draftId: draft.id });
       await waitDraft(draft.id, (d) => d.status === 'expired');
       await harness.waitFor(() => harness.dmsTo(harness.users.member).find((m) => m.text.includes(draft.id) && m.text.includes('was not approved by')));
@@ -283,19 +284,19 @@ for (const [platform, createHarness] of platforms) {
     it('reminds approvers, escalates, and a decision cancels both', async () => {
       await setPolicy({ remind: '30', escalate: '90', 'escalate-to': harness.mention(harness.users.admin) });
       const { draft, card } = await newDraft();
-      const remind = await eventually(() => database.db.collection(JOBS_COLLECTION).findOne({ name: JobNames.approvalRemind, 'data.draftId': draft.id }));
-      expect((remind.nextRunAt as Date).getTime() - Date.now()).toBeGreaterThan(25 * 60_000);
+      const remind = await eventually(async () => (await scheduledJobs(database.db, { name: JobNames.approvalRemind, 'data.draftId': draft.id }))[0]);
+      expect(remind.nextRunAt.getTime() - Date.now()).toBeGreaterThan(25 * 60_000);
       await herald.scheduler.now(JobNames.approvalRemind, { draftId: draft.id, version: 1, escalate: false });
       await harness.waitFor(() => harness.threadOf(card).find((m) => m.text.startsWith('Reminder:') && m.text.includes(draft.id)));
       await harness.waitFor(() => harness.dmsTo(harness.users.approver).find((m) => m.text.startsWith('Reminder:') && m.text.includes(draft.id)));
-      const escalation = await eventually(() => database.db.collection(JOBS_COLLECTION).findOne({ name: JobNames.approvalRemind, 'data.draftId': draft.id, 'data.escalate': true }));
-      expect((escalation.nextRunAt as Date).getTime() - Date.now()).toBeGreaterThan(55 * 60_000);
+      const escalation = await eventually(async () => (await scheduledJobs(database.db, { name: JobNames.approvalRemind, 'data.draftId': draft.id, 'data.escalate': true }))[0]);
+      expect(escalation.nextRunAt.getTime() - Date.now()).toBeGreaterThan(55 * 60_000);
       await herald.scheduler.now(JobNames.approvalRemind, { draftId: draft.id, version: 1, escalate: true });
       await harness.waitFor(() => harness.dmsTo(harness.users.admin).find((m) => m.text.startsWith('Escalation:') && m.text.includes(draft.id)));
       await harness.clickButton(harness.users.admin, card, button(card, 'Reject'));
       await waitDraft(draft.id, (d) => d.status === 'rejected');
       await waitCard(card, (m) => m.text.includes('Rejected by') && m.buttons.length === 0);
-      expect(await database.db.collection(JOBS_COLLECTION).countDocuments({ name: JobNames.approvalRemind, 'data.draftId': draft.id })).toBe(0);
+      expect(await scheduledJobs(database.db, { name: JobNames.approvalRemind, 'data.draftId': draft.id })).toHaveLength(0);
       await setPolicy({ remind: '240', escalate: '480' });
     });
 

@@ -4,13 +4,13 @@ import type { Herald } from '../../src/app.ts';
 import type { ConversationRef } from '../../src/chat/port.ts';
 import { parseRef } from '../../src/chat/port.ts';
 import { JobNames } from '../../src/jobs/names.ts';
-import { JOBS_COLLECTION } from '../../src/jobs/scheduler.ts';
 import { allCommands } from '../../commands/index.ts';
 import { allFlows } from '../../flows/index.ts';
 import type { ObservedMessage } from '../support/chat-harness.ts';
 import { startFaultProxy, startGoToSocial, type FaultProxy, type RunningGoToSocial } from '../support/gotosocial.ts';
 import { createSlackHarness, type SlackHarness } from '../support/harness-slack.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
+import { scheduledJobs } from '../support/jobs.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
 import { solidPng } from '../support/png.ts';
 
@@ -133,7 +133,7 @@ describe('publishing to Mastodon, exactly once, telling the truth', () => {
     const { id, card } = await dueDraft('Even two runs at once post this once.');
     await eventually(() => database.db.collection('ledger').findOne({ key: `publish:${id}:v1:mastodon`, state: 'pending' }), 10_000);
     await herald.scheduler.now(JobNames.publishNetwork, { draftId: id, version: 1, network: 'mastodon', attempt: 1, manual: false });
-    const later = await eventually(() => database.db.collection(JOBS_COLLECTION).findOne({ name: JobNames.publishNetwork, 'data.draftId': id, nextRunAt: { $gt: new Date(Date.now() + 20_000) } }), 10_000);
+    const later = await eventually(async () => (await scheduledJobs(database.db, { name: JobNames.publishNetwork, 'data.draftId': id })).find((job) => job.nextRunAt.getTime() > Date.now() + 20_000), 10_000);
     expect(later.data).toMatchObject({ attempt: 1 });
     await settled(id, 'published');
     await harness.waitFor(() => cardText(card)?.text.includes('✅ published'), 10_000);

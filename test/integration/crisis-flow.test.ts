@@ -13,6 +13,7 @@ import { itemIdFor, type StoredItem } from '../../src/store/inbox.ts';
 import type { ObservedMessage } from '../support/chat-harness.ts';
 import { createSlackHarness, type SlackHarness } from '../support/harness-slack.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
+import { makeDue, scheduledJobs } from '../support/jobs.ts';
 import { captureLogger } from '../support/log.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
 
@@ -56,14 +57,12 @@ describe('crisis detection and on-call', () => {
   const says = (user: SlackHarness['users']['member'], text: string): Promise<ObservedMessage> => harness.waitFor(() => harness.ephemeralsFor(user).find((m) => m.text.includes(text)), 10_000);
   /** Time arrives for a scheduled step: its job becomes due now, as it would when the clock got there. */
   const arrive = async (incidentId: string, step: number): Promise<void> => {
-    const due = await database.db.collection('jobs').updateMany({ name: JobNames.crisisPage, 'data.incidentId': incidentId, 'data.step': step }, { $set: { nextRunAt: new Date() } });
-    expect(due.matchedCount).toBe(1);
+    expect(await makeDue(herald, database.db, { name: JobNames.crisisPage, 'data.incidentId': incidentId, 'data.step': step })).toBe(1);
   };
   /** No escalation step due or running. */
   const settled = (): Promise<unknown> =>
     eventually(async () => {
-      const jobs = database.db.collection('jobs');
-      const steps = await jobs.find({ name: JobNames.crisisPage }).toArray();
+      const steps = await scheduledJobs(database.db, { name: JobNames.crisisPage });
       return steps.every((job) => !job.lockedAt && (job.lastFinishedAt || !job.nextRunAt || (job.nextRunAt as Date).getTime() > Date.now()));
     }, 15_000);
 
@@ -170,8 +169,8 @@ describe('crisis detection and on-call', () => {
     expect(paged.text).toContain(`Paged <@${harness.users.approver.user}> (step 0)`);
     expect(paged.pinged).toEqual([harness.users.approver.user]);
     // The next step waits for the acknowledgement time (10 min) from the page.
-    const next = await database.db.collection('jobs').findOne({ name: JobNames.crisisPage, 'data.incidentId': incident._id, 'data.step': 1 });
-    expect((next?.nextRunAt as Date).toISOString()).toBe(new Date(start.getTime() + 30 * MINUTE).toISOString());
+    const [next] = await scheduledJobs(database.db, { name: JobNames.crisisPage, 'data.incidentId': incident._id, 'data.step': 1 });
+    expect(next?.nextRunAt.toISOString()).toBe(new Date(start.getTime() + 30 * MINUTE).toISOString());
   }, 90_000);
 
   it('without an acknowledgement the next person and the escalation group are paged; an acknowledgement stops the chain', async () => {
@@ -197,7 +196,7 @@ describe('crisis detection and on-call', () => {
     await settled();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect([pages(harness.users.admin).length, pages(harness.users.approver).length]).toEqual(before);
-    expect(await database.db.collection('jobs').countDocuments({ name: JobNames.crisisPage, 'data.incidentId': incident._id, 'data.step': 3 })).toBe(0);
+    expect(await scheduledJobs(database.db, { name: JobNames.crisisPage, 'data.incidentId': incident._id, 'data.step': 3 })).toHaveLength(0);
   }, 60_000);
 
   it('a holding statement goes to the approvals channel marked urgent; pause holds publishing; resolve asks for the cause and stores the summary', async () => {
@@ -257,7 +256,7 @@ describe('crisis detection and on-call', () => {
     await settled();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(pages(harness.users.admin).filter((m) => m.text.includes(incident._id))).toHaveLength(before + 1);
-    expect(await database.db.collection('jobs').countDocuments({ name: JobNames.crisisPage, 'data.incidentId': incident._id, 'data.step': 2 })).toBe(1);
+    expect(await scheduledJobs(database.db, { name: JobNames.crisisPage, 'data.incidentId': incident._id, 'data.step': 2 })).toHaveLength(1);
   }, 90_000);
 
   it('a negative message from a VIP or a high-reach author opens an incident on its own; a negative one from anyone else does not', async () => {

@@ -10,6 +10,7 @@ import { createPerson, mentioning, repliesUnder, writePost, type BlueskyPerson }
 import type { ChatHarness, ObservedMessage } from '../support/chat-harness.ts';
 import { createSlackHarness, type SlackHarness } from '../support/harness-slack.ts';
 import { eventually, startTestHerald } from '../support/herald.ts';
+import { scheduledJobs } from '../support/jobs.ts';
 import { captureLogger } from '../support/log.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
 
@@ -153,8 +154,8 @@ describe('inbox flow', () => {
     const monday = new Date(friday.getTime() + 3 * 86_400_000);
     monday.setUTCHours(9, 20, 0, 0);
     expect((conversation.slaDueAt as Date).toISOString()).toBe(monday.toISOString());
-    const jobs = await database.db.collection('jobs').find({ name: JobNames.inboxSla, 'data.conversationId': conversation._id }).sort({ nextRunAt: 1 }).toArray();
-    expect(jobs.map((j) => [j.data.stage, (j.nextRunAt as Date).toISOString()])).toEqual([
+    const jobs = await scheduledJobs(database.db, { name: JobNames.inboxSla, 'data.conversationId': conversation._id });
+    expect(jobs.map((j) => [j.data.stage, j.nextRunAt.toISOString()])).toEqual([
       ['before', new Date(monday.getTime() - 7.5 * 60_000).toISOString()],
       ['breach', monday.toISOString()],
     ]);

@@ -4,6 +4,7 @@ import type { Herald } from '../../src/app.ts';
 import { defineFlow, type Flow } from '../../src/flow.ts';
 import { defineJob, JOBS_COLLECTION, lockLimitFor, PermanentJobError } from '../../src/jobs/scheduler.ts';
 import { captureLogger, eventually, startTestHerald } from '../support/herald.ts';
+import { scheduledJobs } from '../support/jobs.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
 
 /** A flow whose jobs record every run in the database, so tests count runs from MongoDB. */
@@ -67,6 +68,32 @@ describe('scheduler (Agenda 6 on MongoDB)', () => {
     expect(Math.max(...(await runs.find({}).toArray()).map((r) => r.locked))).toBeLessThanOrEqual(lockLimitFor({}));
   }, 90_000);
 
+  it('keeps a job due beyond the horizon out of Agenda’s queue until shortly before its time, then runs it once; cancel finds it anywhere', async () => {
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()], env: { SCHEDULER_HORIZON_MS: '3000' } });
+    const queued = database.db.collection(JOBS_COLLECTION);
+    const due = new Date(Date.now() + 6_000);
+    await herald.scheduler.at(due, 'test.record', { tag: 'later' });
+    await herald.scheduler.at(new Date(Date.now() + 60_000), 'test.record', { tag: 'cancelled' });
+    await herald.scheduler.at(new Date(Date.now() + 1_000), 'test.record', { tag: 'soon' });
+    expect((await scheduledJobs(database.db, { name: 'test.record' })).map((j) => [j.data.tag, j.queue])).toEqual([['soon', 'agenda'], ['later', 'later'], ['cancelled', 'later']]);
+    // Moved in (every horizon/3) once within the horizon, and run at its time, once.
+    const moved = await eventually(() => queued.findOne({ 'data.tag': 'later' }), 8_000);
+    expect((moved.nextRunAt as Date).toISOString()).toBe(due.toISOString());
+    expect(due.getTime() - Date.now()).toBeGreaterThan(0);
+    const run = await eventually(() => database.db.collection('runs').findOne({ tag: 'later' }), 10_000);
+    expect((run.at as Date).getTime()).toBeGreaterThanOrEqual(due.getTime() - 50);
+    expect(await herald.scheduler.cancel('test.record', { tag: 'cancelled' })).toBe(1);
+    expect(await scheduledJobs(database.db, { 'data.tag': 'cancelled' })).toHaveLength(0);
+
+    // Two replicas moving the same job at once: one copy in the queue.
+    await herald.scheduler.at(new Date(Date.now() + 60_000), 'test.record', { tag: 'twice' });
+    const ahead = new Date(Date.now() + 60_000);
+    await Promise.all([herald.scheduler.release(ahead), herald.scheduler.release(ahead), herald.scheduler.release(ahead)]);
+    expect((await scheduledJobs(database.db, { 'data.tag': 'twice' })).map((j) => j.queue)).toEqual(['agenda']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await database.db.collection('runs').countDocuments({ tag: 'later' })).toBe(1);
+  }, 30_000);
+
   it('refuses to schedule a payload that does not match the job schema', async () => {
     herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });
     await expect(herald.scheduler.now('test.record', { tag: '' })).rejects.toThrow(/payload for test.record is invalid/);
@@ -121,8 +148,10 @@ describe('scheduler (Agenda 6 on MongoDB)', () => {
     await herald.scheduler.at(later, 'test.record', { tag: 'keep' });
     await herald.scheduler.at(later, 'test.record', { tag: 'drop' });
     expect(await herald.scheduler.cancel('test.record', { tag: 'drop' })).toBe(1);
-    const left = await database.db.collection(JOBS_COLLECTION).find({ name: 'test.record' }).toArray();
-    expect(left.map((j) => (j.data as { tag: string }).tag)).toEqual(['keep']);
+    await herald.scheduler.at(new Date(Date.now() + 1_000), 'test.record', { tag: 'drop-soon' });
+    expect(await herald.scheduler.cancel('test.record', { tag: 'drop-soon' })).toBe(1);
+    const left = await scheduledJobs(database.db, { name: 'test.record' });
+    expect(left.map((j) => j.data.tag)).toEqual(['keep']);
   });
 
   it('keeps one recurring job per payload: asked again, it changes its interval in place', async () => {

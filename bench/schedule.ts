@@ -211,7 +211,7 @@ async function run(config: Configuration, mongoUri: string, emulator: MastodonEm
         // A retried insert that had in fact gone through.
         if (!/E11000/.test(String(error))) throw error;
       });
-      await retrying(() => herald.scheduler.at(scheduledAt, JobNames.publishDue, { draftId: draft.id }));
+      await retrying(() => herald.scheduler.at(scheduledAt, JobNames.publishDue, { draftId: draft.id, at: scheduledAt.toISOString() }));
       if (Date.now() > scheduledAt.getTime()) insertedLate += 1;
     };
     await Promise.all(

@@ -197,7 +197,7 @@ async function scheduleFollowUps(app: FlowContext, draft: Draft, policy: Approva
   }
   await app.scheduler.cancel(JobNames.publishDue, { draftId: draft.id });
   if (draft.scheduledAt && !['rejected', 'expired', 'published', 'failed'].includes(draft.status)) {
-    await app.scheduler.at(draft.scheduledAt, JobNames.publishDue, { draftId: draft.id });
+    await app.scheduler.at(draft.scheduledAt, JobNames.publishDue, { draftId: draft.id, at: draft.scheduledAt.toISOString() });
   }
 }
 
@@ -562,16 +562,21 @@ export default defineFlow({
     }),
     defineJob({
       name: JobNames.publishDue,
-      schema: z.object({ draftId: z.string().regex(/^d-[a-z0-9]+$/) }),
+      // `at`: the time it was scheduled for; a job left over from an earlier time of the draft does nothing.
+      schema: z.object({ draftId: z.string().regex(/^d-[a-z0-9]+$/), at: z.iso.datetime().optional() }),
       // A transient database error (a failover) must not strand a due draft.
       retry: { maxRetries: 5, delayMs: 2_000, maxDelayMs: 60_000 },
       // Posts fall due together (the top of the hour): start them all, up to the process's limit.
       concurrency: app.config.SCHEDULER_MAX_CONCURRENCY,
       // One per scheduled post: the audit trail and the ledger keep the history, not the job.
       removeOnComplete: true,
-      async handler({ draftId }, { log }) {
+      async handler({ draftId, at }, { log }) {
         const draft = await app.stores.drafts.get(draftId);
         if (!draft) return;
+        if (at && draft.scheduledAt?.toISOString() !== at) {
+          log.info({ draftId, at, scheduledAt: draft.scheduledAt }, 'due job for a time the draft no longer has: nothing to do');
+          return;
+        }
         const chat = app.chat.get(userRef(draft, '').platform);
         const settings = await app.stores.settings.get(draft.workspace);
         const t = translator(settings.locale);

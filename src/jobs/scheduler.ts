@@ -128,14 +128,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     for (const job of due) {
       try {
         await jobs.insertOne({ _id: job._id, name: job.name, data: job.data, type: 'normal', priority: 0, nextRunAt: job.runAt, lastModifiedBy: null } as never);
+        moved += 1;
       } catch (error) {
+        // Moved already (another replica, or a run that stopped before its delete below).
         if (!isDuplicateKeyError(error)) throw error;
-        await later.deleteOne({ _id: job._id });
-        continue;
       }
-      // Cancelled while it moved: the copy goes too (still ahead of its time, so nothing locked it).
-      if ((await later.deleteOne({ _id: job._id })).deletedCount === 0) await jobs.deleteOne({ _id: job._id });
-      else moved += 1;
+      // Only once it is in Agenda's queue: a job is never in neither place. (A cancel landing
+      // between the read and the insert lets the job through: handlers check the state they act
+      // on, and publishing.due the time it was scheduled for.)
+      await later.deleteOne({ _id: job._id });
     }
     return moved;
   }

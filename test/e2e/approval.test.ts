@@ -139,6 +139,12 @@ for (const [platform, createHarness] of platforms) {
       expect(others).toHaveLength(0);
       expect(job?.nextRunAt.toISOString().slice(0, 16)).toBe(when.toISOString().slice(0, 16));
       expect(await scheduledJobs(database.db, { name: JobNames.approvalRemind, 'data.draftId': draft.id })).toHaveLength(0);
+      expect(job?.data.at).toBe((done.scheduledAt as Date).toISOString());
+      // A due job left over from a time the draft no longer has (a cancel that raced its move into
+      // the queue) does nothing: the draft stays scheduled for its own time.
+      await herald.scheduler.now(JobNames.publishDue, { draftId: draft.id, at: new Date(when.getTime() - 3_600_000).toISOString() });
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect((await waitDraft(draft.id, () => true)).status).toBe('scheduled');
 
       // The audit trail: every transition, in order.
       await harness.runCommand(author, 'draft history', { text: draft.id });

@@ -290,6 +290,13 @@ const mb = (bytes: number | undefined): string => (bytes === undefined ? '—' :
 const sec = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : '—');
 
 async function main(): Promise<void> {
+  // As src/main.ts does: a rejection nobody awaited (Agenda releases locks without awaiting; FerretDB
+  // answers SQLITE_BUSY under load) is logged, not fatal, so the run reports what happened.
+  let unhandled = 0;
+  process.on('unhandledRejection', (reason) => {
+    unhandled += 1;
+    if (unhandled <= 3) process.stderr.write(`  unhandled rejection: ${String(reason).slice(0, 200)}\n`);
+  });
   const emulator = await createMastodonEmulator({ accounts: ACCOUNTS });
   let embedded: EmbeddedMongo | undefined;
   let dataDir: string | undefined;
@@ -332,6 +339,7 @@ async function main(): Promise<void> {
     for (const line of r.firstErrors) process.stdout.write(`\n  error: ${line}`);
   }
   process.stdout.write('\n');
+  if (unhandled > 0) process.stdout.write(`${unhandled} unhandled rejection(s) (logged, as Herald's main does)\n`);
   const herald = results.find((r) => r.name === 'Herald');
   const agenda = results.find((r) => r.name === 'Agenda defaults');
   if (herald && agenda) process.stdout.write(`\np99 ratio Herald / Agenda defaults: ${(herald.p99 / agenda.p99).toFixed(2)}×\n`);

@@ -66,19 +66,26 @@ function page<T>(items: T[], args: Obj, fallbackLimit: number): { items: T[]; ne
   return { items: slice, next: more ? Buffer.from(`offset:${start + limit}`).toString('base64') : '' };
 }
 
+/** A message from the app's bot user (chat.postMessage, a shared upload, an in_channel response_url answer). */
+export function addBotMessage(core: EmulatorCore, channel: string, threadTs: string | undefined, fields: Omit<SlackMessage, 'type' | 'ts' | 'channel' | 'user' | 'bot_id' | 'app_id' | 'thread_ts'>): SlackMessage {
+  return core.store.addMessage({
+    channel,
+    user: core.config.botUserId,
+    bot_id: core.config.botId,
+    app_id: core.config.appId,
+    ...fields,
+    ...(threadTs ? { thread_ts: threadTs } : {}),
+  });
+}
+
 export const chatMethods: Record<string, MethodHandler> = {
   'chat.postMessage': (args, core) => {
     const channel = core.resolveChannel(args.channel);
     const content = messageContent(args);
     requireMember(core, channel);
     const threadTs = str(args, 'thread_ts');
-    const msg = core.store.addMessage({
-      channel: channel.id,
-      user: core.config.botUserId,
-      bot_id: core.config.botId,
-      app_id: core.config.appId,
+    const msg = addBotMessage(core, channel.id, threadTs, {
       ...content,
-      ...(threadTs ? { thread_ts: threadTs } : {}),
       ...(threadTs && bool(args, 'reply_broadcast') ? { reply_broadcast: true } : {}),
       ...(typeof args.metadata === 'object' && args.metadata !== null ? { metadata: args.metadata as Obj } : {}),
       source: 'api',

@@ -1,6 +1,6 @@
 import { isObj } from './blocks.ts';
 import { ApiError, type EmulatorCore } from './core.ts';
-import { messageContent, requireMember, str } from './methods-chat.ts';
+import { addBotMessage, messageContent, requireMember, str } from './methods-chat.ts';
 import type { Obj, SlackFile, SlackFileRef } from './types.ts';
 import { findView, openView, publicView, pushView, updateView } from './views.ts';
 import type { MethodHandler } from './web-api.ts';
@@ -84,18 +84,7 @@ export const viewFileMethods: Record<string, MethodHandler> = {
       requireMember(core, channel);
       const content = args.blocks !== undefined ? messageContent({ blocks: args.blocks }) : {};
       const threadTs = str(args, 'thread_ts');
-      const msg = core.store.addMessage({
-        channel: channel.id,
-        user: core.config.botUserId,
-        bot_id: core.config.botId,
-        app_id: core.config.appId,
-        text: str(args, 'initial_comment') ?? '',
-        ...content,
-        files: files.map(fileRef),
-        upload: true,
-        ...(threadTs ? { thread_ts: threadTs } : {}),
-        source: 'api',
-      });
+      const msg = addBotMessage(core, channel.id, threadTs, { text: str(args, 'initial_comment') ?? '', ...content, files: files.map(fileRef), upload: true, source: 'api' });
       for (const f of files) {
         f.channels.push(channel.id);
         f.shares.push({ channel: channel.id, ts: msg.ts, ...(threadTs ? { thread_ts: threadTs } : {}) });

@@ -1,6 +1,7 @@
 import { isObj, withBlockIds } from './blocks.ts';
 import type { EmulatorCore, ResponseTarget } from './core.ts';
 import type { Obj, SlackMessage } from './types.ts';
+import { addBotMessage } from './methods-chat.ts';
 
 /**
  * Applies a message sent to a response_url (or a slash command's immediate ack body):
@@ -30,17 +31,7 @@ export function applyResponse(core: EmulatorCore, target: ResponseTarget, body: 
   if (!text && !blocks && !attachments) return 'no_text';
   const threadTs = typeof body.thread_ts === 'string' ? body.thread_ts : target.threadTs;
   if (body.response_type === 'in_channel') {
-    core.store.addMessage({
-      channel: target.channel,
-      user: core.config.botUserId,
-      bot_id: core.config.botId,
-      app_id: core.config.appId,
-      text,
-      ...(blocks ? { blocks } : {}),
-      ...(attachments ? { attachments } : {}),
-      ...(threadTs ? { thread_ts: threadTs } : {}),
-      source,
-    });
+    addBotMessage(core, target.channel, threadTs, { text, ...(blocks ? { blocks } : {}), ...(attachments ? { attachments } : {}), source });
     return undefined;
   }
   core.store.addEphemeral({

@@ -121,6 +121,11 @@ export function renderMentions(text: string, as: (userId: string) => string): st
   return text.replace(MENTION_MARK, (_, id: string) => as(id)).replace(MARKS, '');
 }
 
+/** Where a platform shows no mentions (button labels, footers): each mark as plain "@id". */
+export function mentionsAsText(text: string): string {
+  return renderMentions(text, (id) => `@${id}`);
+}
+
 /** The ids mentioned with `mention`, once each, in order. */
 export function mentionedUsers(text: string): string[] {
   return [...new Set(Array.from(text.matchAll(MENTION_MARK), (m) => m[1]!))];

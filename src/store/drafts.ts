@@ -138,21 +138,14 @@ export function createDeliveryStore(db: Db): DeliveryStore {
     indexes: [{ key: { draftId: 1, version: 1 }, name: 'deliveries_draft_version' }],
     async set(draftId, version, delivery) {
       const { url, reason, fix, ...always } = delivery;
-      const write = () =>
-        deliveries.updateOne(
-          { _id: `${draftId}:${version}:${delivery.network}` },
-          {
-            $set: { ...always, draftId, version, ...(url ? { url } : {}), ...(reason ? { reason } : {}), ...(fix ? { fix } : {}) },
-            $unset: { ...(url ? {} : { url: '' }), ...(reason ? {} : { reason: '' }), ...(fix ? {} : { fix: '' }) },
-          },
-          { upsert: true },
-        );
-      // Two upserts of one new delivery at once: one inserts, the other is refused by the _id and
-      // then updates (MongoDB retries this itself; FerretDB does not).
-      await write().catch((error: unknown) => {
-        if (!isDuplicateKeyError(error)) throw error;
-        return write();
-      });
+      await deliveries.updateOne(
+        { _id: `${draftId}:${version}:${delivery.network}` },
+        {
+          $set: { ...always, draftId, version, ...(url ? { url } : {}), ...(reason ? { reason } : {}), ...(fix ? { fix } : {}) },
+          $unset: { ...(url ? {} : { url: '' }), ...(reason ? {} : { reason: '' }), ...(fix ? {} : { fix: '' }) },
+        },
+        { upsert: true },
+      );
     },
     async forVersion(draftId, version) {
       const found = await deliveries.find({ draftId, version }).toArray();

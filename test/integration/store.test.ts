@@ -103,6 +103,20 @@ describe('stores on a real MongoDB-compatible server', () => {
     expect(again.entry.result).toEqual({ remoteId: 'at://x/1', url: 'https://bsky.app/x' });
   });
 
+  it('lets a pending side effect be taken over only when idle or stale, never while a run is calling for it', async () => {
+    const begun = await stores.ledger.begin('publish:d-take:v1:mastodon', 'publish');
+    expect(begun.status).toBe('started');
+    const staleBefore = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
+    expect(await stores.ledger.resume('publish:d-take:v1:mastodon', staleBefore(1))).toBe(false);
+    await stores.ledger.pause('publish:d-take:v1:mastodon');
+    expect(await stores.ledger.resume('publish:d-take:v1:mastodon', staleBefore(1))).toBe(true);
+    expect(await stores.ledger.resume('publish:d-take:v1:mastodon', staleBefore(1))).toBe(false);
+    now = new Date(now.getTime() + 2 * 60_000);
+    expect(await stores.ledger.resume('publish:d-take:v1:mastodon', staleBefore(1))).toBe(true);
+    await stores.ledger.complete('publish:d-take:v1:mastodon', {});
+    expect(await stores.ledger.resume('publish:d-take:v1:mastodon', new Date(now.getTime() + 1))).toBe(false);
+  });
+
   it('remembers a failure so it is not blindly repeated', async () => {
     await stores.ledger.begin('reply:i9', 'reply');
     await stores.ledger.fail('reply:i9', 'content refused');

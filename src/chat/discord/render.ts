@@ -21,7 +21,7 @@ import type {
   APISelectMenuOption,
 } from 'discord.js';
 import type { Button, Card, CardAction, Form, FormField, LinkButton, Message, Select } from '../model.ts';
-import { LIMITS, mentionedUsers, renderMentions } from '../model.ts';
+import { LIMITS, mentionedUsers, mentionsAsText, renderMentions } from '../model.ts';
 
 /** Discord's own caps (https://discord.com/developers/docs/resources/message, …/components/reference). */
 export const DISCORD_LIMITS = {
@@ -75,9 +75,8 @@ export function truncate(text: string, max: number): string {
   return `${out}…`;
 }
 
-/** Herald's own mentions as Discord's; where Discord shows no mention (footers, labels) as plain "@id". */
+/** Herald's own mentions as Discord's (where Discord shows none, footers and titles, `mentionsAsText`). */
 const live = (text: string): string => renderMentions(text, (id) => `<@${id}>`);
-const inert = (text: string): string => renderMentions(text, (id) => `@${id}`);
 
 /**
  * Only the people Herald itself mentioned in the content (model.ts `mention`) are pinged: never
@@ -95,14 +94,14 @@ export function renderMessage(message: Message): RenderedMessage {
 }
 
 export function renderEmbed(card: Card): APIEmbed {
-  const embed: APIEmbed = { title: truncate(inert(card.title), DISCORD_LIMITS.embedTitle) };
+  const embed: APIEmbed = { title: truncate(mentionsAsText(card.title), DISCORD_LIMITS.embedTitle) };
   if (card.body) embed.description = truncate(live(card.body), DISCORD_LIMITS.embedDescription);
   const fields: APIEmbedField[] = (card.fields ?? []).slice(0, DISCORD_LIMITS.embedFields).map((f) => ({
-    name: truncate(inert(f.label), DISCORD_LIMITS.embedFieldName) || EMPTY,
+    name: truncate(mentionsAsText(f.label), DISCORD_LIMITS.embedFieldName) || EMPTY,
     value: truncate(live(f.value), DISCORD_LIMITS.embedFieldValue) || EMPTY,
     inline: f.short === true,
   }));
-  if (card.context) embed.footer = { text: truncate(inert(card.context), DISCORD_LIMITS.embedFooter) };
+  if (card.context) embed.footer = { text: truncate(mentionsAsText(card.context), DISCORD_LIMITS.embedFooter) };
   if (card.image) embed.image = { url: card.image.url };
   // The 6000-character budget covers every text of the embed: drop fields from the end to fit.
   const size = (): number =>

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { renderMentions } from '../model.ts';
+import { mentionsAsText, renderMentions } from '../model.ts';
 import type { Button, Card, CardAction, CardField, Confirm, Form, FormField, LinkButton, Message, Select, SelectOption } from '../model.ts';
 
 /**
@@ -63,7 +63,7 @@ export function unescapeText(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-const plain = (text: string, max: number): types.PlainTextElement => ({ type: 'plain_text', text: truncate(renderMentions(text, (id) => `@${id}`), max), emoji: true });
+const plain = (text: string, max: number): types.PlainTextElement => ({ type: 'plain_text', text: truncate(mentionsAsText(text), max), emoji: true });
 const mrkdwn = (text: string, max: number): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, max) });
 
 export function renderMessage(message: Message): RenderedMessage {

@@ -40,21 +40,8 @@ async function main(): Promise<void> {
     log.info({ uri: redactUri(mongoUri) }, 'connecting to MongoDB');
   }
 
-  let running: { stop(): Promise<void> };
-  try {
-    if (sandbox) {
-      const started = await startSandbox({ config, log, mongoUri, flows: allFlows, commands: allCommands, port: config.SANDBOX_PORT });
-      process.stdout.write(`Herald sandbox: open ${started.url}/ (no Slack or Discord credentials set; Ctrl+C stops it)\n`);
-      running = started;
-    } else {
-      if (!config.SLACK_BOT_TOKEN && !config.DISCORD_TOKEN) log.warn('no Slack or Discord credentials: Herald runs its jobs but no chat platform (see README: Slack app, Discord application)');
-      running = await startHerald({ config, log, mongoUri, flows: allFlows, commands: allCommands });
-    }
-  } catch (error) {
-    await embedded?.stop();
-    throw error;
-  }
-
+  // Signals are heard from here on: one that arrives while Herald is still starting (a rolling
+  // deploy) waits for the start to finish, then stops it as usual, instead of killing it mid-way.
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals): void => {
     signals += 1;
@@ -63,8 +50,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     log.info({ signal }, 'shutting down: no new work, draining running jobs');
-    running
-      .stop()
+    started
+      .then((running) => running.stop())
       .then(() => embedded?.stop())
       .then(() => exitAfterFlush(log, 0))
       .catch((error: unknown) => {
@@ -74,6 +61,22 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+
+  const started: Promise<{ stop(): Promise<void> }> = (async () => {
+    try {
+      if (sandbox) {
+        const running = await startSandbox({ config, log, mongoUri, flows: allFlows, commands: allCommands, port: config.SANDBOX_PORT });
+        process.stdout.write(`Herald sandbox: open ${running.url}/ (no Slack or Discord credentials set; Ctrl+C stops it)\n`);
+        return running;
+      }
+      if (!config.SLACK_BOT_TOKEN && !config.DISCORD_TOKEN) log.warn('no Slack or Discord credentials: Herald runs its jobs but no chat platform (see README: Slack app, Discord application)');
+      return await startHerald({ config, log, mongoUri, flows: allFlows, commands: allCommands });
+    } catch (error) {
+      await embedded?.stop();
+      throw error;
+    }
+  })();
+  await started;
 }
 
 function exitAfterFlush(log: Logger, code: number): void {

@@ -54,6 +54,16 @@ describe('the Herald process', () => {
     }
   });
 
+  it('a SIGTERM while it is still starting lets the start finish, then stops cleanly (exit 0)', async () => {
+    const p = start({ LOG_LEVEL: 'info' });
+    await p.waitForLine((l) => l.msg === 'connecting to MongoDB');
+    p.child.kill('SIGTERM');
+    expect((await p.exited).code).toBe(0);
+    const messages = p.lines().map((l) => l.msg);
+    expect(messages.indexOf('herald started')).toBeGreaterThan(-1);
+    expect(messages.indexOf('herald stopped')).toBeGreaterThan(messages.indexOf('herald started'));
+  });
+
   it('a job scheduled while one process runs is done by the next process after a restart, once', async () => {
     const first = start();
     await first.waitForLine((l) => l.msg === 'herald started');

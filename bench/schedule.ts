@@ -41,6 +41,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     /** Appends Herald's log (info and up) to this file, for looking into a bad run. */
     log: { type: 'string' },
+    /** Prints where the database's time went: per command, collection and filter shape. */
+    profile: { type: 'boolean', default: false },
   },
 });
 const POSTS = Math.max(1, Math.floor(Number(args.posts)));
@@ -130,6 +132,54 @@ function countingLogger(): { log: ReturnType<typeof createLogger>; errors: () =>
   return { log: createLogger({ level: trace ? 'info' : 'error', format: 'json', destination }), errors: () => errors, first };
 }
 
+/** The filter's shape: its field names (operators kept, values dropped), so like queries add up. */
+function shape(filter: unknown): string {
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter) || filter instanceof Date) return '';
+  const keys = Object.entries(filter as Record<string, unknown>).map(([key, value]) => {
+    if (Array.isArray(value)) return `${key}[${value.map(shape).join('|')}]`;
+    const inner = shape(value);
+    return inner && !/^[^$]/.test(inner) ? `${key}:${inner}` : key;
+  });
+  return `{${keys.join(',')}}`;
+}
+
+/** Sums the time of every database command after the setup, by command, collection and filter shape. */
+function profileCommands(herald: Herald): { start(): void; print(name: string): void } {
+  const started = new Map<number, { key: string; at: number }>();
+  const totals = new Map<string, { n: number; ms: number }>();
+  let recording = false;
+  const client = herald.mongo.client;
+  client.on('commandStarted', (event) => {
+    if (!recording) return;
+    const c = event.command as Record<string, unknown>;
+    const collection = String(c[event.commandName] ?? '');
+    const first = (list: unknown): Record<string, unknown> => (Array.isArray(list) ? (list[0] as Record<string, unknown>) : {}) ?? {};
+    const filter = c.filter ?? c.query ?? first(c.updates).q ?? first(c.deletes).q;
+    started.set(event.requestId, { key: `${event.commandName} ${collection} ${shape(filter)}`, at: performance.now() });
+  });
+  const done = (event: { requestId: number }): void => {
+    const begun = started.get(event.requestId);
+    if (!begun) return;
+    started.delete(event.requestId);
+    const total = totals.get(begun.key) ?? { n: 0, ms: 0 };
+    total.n += 1;
+    total.ms += performance.now() - begun.at;
+    totals.set(begun.key, total);
+  };
+  client.on('commandSucceeded', done);
+  client.on('commandFailed', done);
+  return {
+    start() {
+      recording = true;
+    },
+    print(name) {
+      const rows = [...totals].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20);
+      process.stdout.write(`  ${name}: database time by command (top 20)\n`);
+      for (const [key, { n, ms }] of rows) process.stdout.write(`    ${(ms / 1000).toFixed(1).padStart(7)} s ${String(n).padStart(7)}× ${(ms / n).toFixed(1).padStart(7)} ms  ${key}\n`);
+    },
+  };
+}
+
 /** FerretDB/mongod is another process: find it by its data folder to sample its RSS too. */
 async function findDbPid(dataDir: string): Promise<number | undefined> {
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
@@ -161,6 +211,7 @@ async function run(config: Configuration, mongoUri: string, emulator: MastodonEm
     mongoUri,
     flows: allFlows,
   });
+  const profile = args.profile ? profileCommands(herald) : undefined;
   try {
     const setupStarted = Date.now();
     const workspaces: string[] = [];
@@ -220,6 +271,8 @@ async function run(config: Configuration, mongoUri: string, emulator: MastodonEm
       }),
     );
     const setupMs = Date.now() - setupStarted;
+    // Only the window: the setup's inserts are not what is measured.
+    profile?.start();
     if (insertedLate > 0) process.stdout.write(`  warning: ${insertedLate} job(s) were inserted after their due time (setup ${setupMs} ms)\n`);
     process.stdout.write(`  ${config.name}: ${POSTS} drafts and jobs inserted in ${(setupMs / 1000).toFixed(1)} s; first due at +${((start - Date.now()) / 1000).toFixed(1)} s, last due in ${((start + WINDOW_MS - Date.now()) / 1000).toFixed(0)} s\n`);
 
@@ -242,6 +295,7 @@ async function run(config: Configuration, mongoUri: string, emulator: MastodonEm
       await sleep(250);
     }
     rss.stop();
+    profile?.print(config.name);
 
     const firstArrival = new Map<number, number>();
     const copies = new Map<number, number>();

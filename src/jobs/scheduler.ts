@@ -102,6 +102,28 @@ const DEFAULT_CONCURRENCY = 5;
 export const lockLimitFor = (definition: Pick<JobDefinition, 'concurrency'>): number => 2 * (definition.concurrency ?? DEFAULT_CONCURRENCY);
 const DEFAULT_LOCK_LIFETIME_MS = 120_000;
 
+/**
+ * Agenda starts a poll every interval even while the previous one is still locking jobs (it sets
+ * `isJobQueueFilling` but never reads it). When a lock query takes longer than the interval (FerretDB
+ * scans the collection for each), polls pile up, each one's queries slow the others, and past a few
+ * posts a second nothing runs any more. Here a poll starts only once the previous one has finished.
+ */
+function onePollAtATime(agenda: Agenda): void {
+  const processor = (agenda as unknown as { jobProcessor?: { process?: () => Promise<void>; isJobQueueFilling?: unknown } }).jobProcessor;
+  const poll = processor?.process;
+  const filling = processor?.isJobQueueFilling;
+  if (!processor || typeof poll !== 'function' || !(filling instanceof Map)) throw new Error('Agenda’s job processor has changed shape: its polls can no longer be kept to one at a time');
+  let polling: Promise<void> | undefined;
+  processor.process = () => {
+    // `filling` also covers the poll Agenda started itself, before this took over.
+    if (polling || filling.size > 0) return polling ?? Promise.resolve();
+    polling = poll.call(processor).finally(() => {
+      polling = undefined;
+    });
+    return polling;
+  };
+}
+
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { log, metrics } = options;
   const agenda = new Agenda({
@@ -249,6 +271,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     async start() {
       await later.createIndex({ runAt: 1 }, { name: 'jobs_later_run_at' });
       await agenda.start();
+      onePollAtATime(agenda);
       running = true;
       releaseQuietly();
       releasing = setInterval(releaseQuietly, Math.max(1_000, Math.floor(horizonMs / 3)));

@@ -68,6 +68,32 @@ describe('scheduler (Agenda 6 on MongoDB)', () => {
     expect(Math.max(...(await runs.find({}).toArray()).map((r) => r.locked))).toBeLessThanOrEqual(lockLimitFor({}));
   }, 90_000);
 
+  it('starts a poll only once the previous one has finished locking', async () => {
+    // Agenda alone starts a poll every interval even while the last one is still locking: when a
+    // lock query takes longer than the interval, polls pile up and slow each other until nothing runs.
+    const due = new Date(Date.now() - 1_000);
+    const jobs = Array.from({ length: 150 }, (_, i) => ({ name: 'test.record', data: { tag: `p${i}` }, type: 'normal', priority: 0, nextRunAt: due, lastModifiedBy: null }));
+    await database.db.collection(JOBS_COLLECTION).insertMany(jobs);
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()], env: { SCHEDULER_POLL_MS: '20' } });
+    // Lock queries of test.record in flight at once, seen from the driver.
+    const inFlight = new Set<number>();
+    let most = 0;
+    herald.mongo.client.on('commandStarted', (event) => {
+      const command = event.command as { findAndModify?: string; query?: { name?: unknown } };
+      if (command.findAndModify !== JOBS_COLLECTION || command.query?.name !== 'test.record') return;
+      inFlight.add(event.requestId);
+      most = Math.max(most, inFlight.size);
+    });
+    const finished = (event: { requestId: number }): void => {
+      inFlight.delete(event.requestId);
+    };
+    herald.mongo.client.on('commandSucceeded', finished);
+    herald.mongo.client.on('commandFailed', finished);
+    const runs = database.db.collection('runs');
+    await eventually(async () => (await runs.distinct('tag')).length === 150 || undefined, 60_000);
+    expect(most).toBe(1);
+  }, 90_000);
+
   it('keeps a job due beyond the horizon out of Agenda’s queue until shortly before its time, then runs it once; cancel finds it anywhere', async () => {
     herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()], env: { SCHEDULER_HORIZON_MS: '3000' } });
     const queued = database.db.collection(JOBS_COLLECTION);

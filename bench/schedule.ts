@@ -22,6 +22,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MongoClient } from 'mongodb';
 import { allFlows } from '../flows/index.ts';
 import { startHerald, type Herald } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -132,6 +133,74 @@ function countingLogger(): { log: ReturnType<typeof createLogger>; errors: () =>
   return { log: createLogger({ level: trace ? 'info' : 'error', format: 'json', destination }), errors: () => errors, first };
 }
 
+/** A scheduled draft as approving one leaves it, to one Mastodon account. */
+function benchDraft(id: string, workspace: string, text: string, scheduledAt: Date, now: Date): Draft {
+  return {
+    id,
+    workspace,
+    authorId: 'UBENCH',
+    authorName: 'Bench',
+    status: 'scheduled',
+    version: 1,
+    text,
+    networks: ['mastodon'],
+    variants: [{ network: 'mastodon', posts: [text], source: 'person' }],
+    labels: [],
+    images: [],
+    scheduledAt,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * What the database itself does, measured in the same run on a scratch database holding --posts
+ * drafts: single-document writes by _id per second (8 at once, as Herald's concurrent jobs issue
+ * them), and one compare-and-set by _id, status and version on the last draft (the filter Herald's
+ * draft store uses; MongoDB answers it from the _id index, FerretDB by reading the collection).
+ */
+async function databaseBaseline(mongoUri: string): Promise<void> {
+  const client = new MongoClient(mongoUri);
+  await client.connect();
+  const db = client.db(`bench_schedule_baseline_${randomBytes(3).toString('hex')}`);
+  try {
+    const drafts = db.collection<{ _id: string }>('drafts');
+    const now = new Date();
+    const ids: string[] = [];
+    for (let start = 0; start < POSTS; start += 500) {
+      const batch = Array.from({ length: Math.min(500, POSTS - start) }, (_, k) => {
+        const { id, ...rest } = benchDraft(`d-base${(start + k).toString(36)}`, 'slack:TBASE', `Baseline post #${start + k}`, now, now);
+        ids.push(id);
+        return { _id: id, ...rest };
+      });
+      await retrying(() => drafts.insertMany(batch));
+    }
+    const writes = 1_000;
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < writes) {
+          const i = next++;
+          await retrying(() => drafts.updateOne({ _id: ids[i % ids.length]! }, { $set: { updatedAt: new Date() } }));
+        }
+      }),
+    );
+    const perSecond = writes / ((performance.now() - started) / 1000);
+    const cas: number[] = [];
+    for (let k = 0; k < 10; k += 1) {
+      const at = performance.now();
+      await retrying(() => drafts.updateOne({ _id: ids.at(-1)!, status: 'scheduled', version: 1 }, { $set: { updatedAt: new Date() } }));
+      cas.push(performance.now() - at);
+    }
+    cas.sort((a, b) => a - b);
+    process.stdout.write(`  database baseline: ${perSecond.toFixed(0)} single-document writes/s by _id (8 at once); compare-and-set on the last of ${POSTS} drafts (by _id, status, version): ${percentile(cas, 0.5).toFixed(1)} ms median\n`);
+  } finally {
+    await db.dropDatabase().catch(() => undefined);
+    await client.close();
+  }
+}
+
 /** The filter's shape: its field names (operators kept, values dropped), so like queries add up. */
 function shape(filter: unknown): string {
   if (!filter || typeof filter !== 'object' || Array.isArray(filter) || filter instanceof Date) return '';
@@ -240,22 +309,7 @@ async function run(config: Configuration, mongoUri: string, emulator: MastodonEm
       const scheduledAt = new Date(Math.round(start + i * step));
       const workspace = workspaces[i % ACCOUNTS]!;
       const text = `Bench post ${runTag} #${i} for ${workspace}`;
-      const draft: Draft = {
-        id: `d-b${runTag}${i.toString(36)}`,
-        workspace,
-        authorId: 'UBENCH',
-        authorName: 'Bench',
-        status: 'scheduled',
-        version: 1,
-        text,
-        networks: ['mastodon'],
-        variants: [{ network: 'mastodon', posts: [text], source: 'person' }],
-        labels: [],
-        images: [],
-        scheduledAt,
-        createdAt: now,
-        updatedAt: now,
-      };
+      const draft = benchDraft(`d-b${runTag}${i.toString(36)}`, workspace, text, scheduledAt, now);
       due[i] = scheduledAt.getTime();
       byText.set(text, i);
       await retrying(() => herald.stores.drafts.insert(draft)).catch((error: unknown) => {
@@ -371,6 +425,7 @@ async function main(): Promise<void> {
     if (dbKind === 'ferretdb') {
       process.stdout.write('  note: FerretDB (SQLite) serialises writes and scans for Agenda\'s lock queries; beyond a few posts/s it, not Herald, sets the pace. Set MONGODB_URI to a MongoDB for figures about Herald.\n');
     }
+    await databaseBaseline(mongoUri);
     for (const configuration of configurations) results.push(await run(configuration, mongoUri, emulator, dbPid));
   } finally {
     await emulator.close();

@@ -162,8 +162,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     return moved;
   }
+  // One move at a time: on a slow database a move can outlast the interval, and a second one
+  // would insert (and be refused) and delete every job the first is still moving.
+  let moving: Promise<unknown> | undefined;
   const releaseQuietly = (): void => {
-    release().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'could not move upcoming jobs into the scheduler’s queue; trying again'));
+    moving ??= release()
+      .catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'could not move upcoming jobs into the scheduler’s queue; trying again'))
+      .finally(() => {
+        moving = undefined;
+      });
   };
 
   agenda.on('error', (error: Error) => log.error({ err: error }, 'scheduler error'));
@@ -279,6 +286,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     async drain(timeoutMs) {
       clearInterval(releasing);
+      await moving;
       if (!running) return { timedOut: false, running: 0 };
       running = false;
       try {

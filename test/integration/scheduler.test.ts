@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Herald } from '../../src/app.ts';
 import { defineFlow, type Flow } from '../../src/flow.ts';
-import { defineJob, JOBS_COLLECTION, lockLimitFor, PermanentJobError } from '../../src/jobs/scheduler.ts';
+import { ObjectId } from 'mongodb';
+import { defineJob, JOBS_COLLECTION, LATER_COLLECTION, lockLimitFor, PermanentJobError } from '../../src/jobs/scheduler.ts';
 import { captureLogger, eventually, startTestHerald } from '../support/herald.ts';
 import { scheduledJobs } from '../support/jobs.ts';
 import { openTestDatabase, type TestDatabase } from '../support/mongo.ts';
@@ -119,6 +120,25 @@ describe('scheduler (Agenda 6 on MongoDB)', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await database.db.collection('runs').countDocuments({ tag: 'later' })).toBe(1);
   }, 30_000);
+
+  it('moves upcoming jobs one move at a time, each job once, even when a move outlasts the interval', async () => {
+    herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()], env: { SCHEDULER_HORIZON_MS: '3000' } });
+    // Inserts into Agenda's queue, seen from the driver: a second move overlapping the first would
+    // insert (and be refused) every job the first had not yet deleted from jobs_later.
+    let inserts = 0;
+    herald.mongo.client.on('commandStarted', (event) => {
+      const command = event.command as { insert?: string; documents?: { name?: string }[] };
+      if (command.insert === JOBS_COLLECTION) inserts += (command.documents ?? []).filter((d) => d.name === 'test.idle').length;
+    });
+    // A job name no flow defines, so nothing runs them: only moving is measured. 2,000 jobs take
+    // a few seconds to move, well over the 1 s interval.
+    const runAt = new Date(Date.now() + 2_000);
+    const waiting = Array.from({ length: 2_000 }, (_, i) => ({ _id: new ObjectId(), name: 'test.idle', data: { tag: `m${i}` }, runAt }));
+    await database.db.collection(LATER_COLLECTION).insertMany(waiting);
+    await eventually(async () => ((await database.db.collection(LATER_COLLECTION).countDocuments({ name: 'test.idle' })) === 0 ? true : undefined), 60_000);
+    expect(await database.db.collection(JOBS_COLLECTION).countDocuments({ name: 'test.idle' })).toBe(2_000);
+    expect(inserts).toBe(2_000);
+  }, 90_000);
 
   it('refuses to schedule a payload that does not match the job schema', async () => {
     herald = await startTestHerald({ dbName: database.name, flows: [recordingFlow()] });

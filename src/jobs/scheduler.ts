@@ -286,16 +286,21 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     async drain(timeoutMs) {
       clearInterval(releasing);
-      await moving;
-      if (!running) return { timedOut: false, running: 0 };
+      if (!running) {
+        await moving;
+        return { timedOut: false, running: 0 };
+      }
       running = false;
       try {
+        // Agenda stops polling first; a move in flight is waited for after (the database closes next).
         const result = await agenda.drain(timeoutMs);
         if (result.timedOut) log.warn({ running: result.running }, 'shutdown deadline reached with jobs still running; their locks expire and another replica takes them over');
         return { timedOut: result.timedOut, running: result.running };
       } catch (error) {
         log.error({ err: errorMessage(error) }, 'scheduler drain failed');
         return { timedOut: true, running: -1 };
+      } finally {
+        await moving;
       }
     },
     isRunning: () => running,

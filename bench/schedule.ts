@@ -215,8 +215,11 @@ function shape(filter: unknown): string {
   return `{${keys.join(',')}}`;
 }
 
-/** Sums the time of every database command after the setup, by command, collection and filter shape. */
-function profileCommands(herald: Herald): { start(): void; writes(): number; print(name: string): void } {
+/**
+ * Counts the write commands Herald sends after the setup and, with --profile, sums the time of every
+ * command by command, collection and filter shape (off by default: it runs in Herald's process).
+ */
+function watchCommands(herald: Herald): { start(): void; writes(): number; print(name: string): void } {
   const started = new Map<number, { key: string; at: number }>();
   const totals = new Map<string, { n: number; ms: number }>();
   let recording = false;
@@ -225,6 +228,7 @@ function profileCommands(herald: Herald): { start(): void; writes(): number; pri
   client.on('commandStarted', (event) => {
     if (!recording) return;
     if (['insert', 'update', 'delete', 'findAndModify'].includes(event.commandName)) writes += 1;
+    if (!args.profile) return;
     const c = event.command as Record<string, unknown>;
     const collection = String(c[event.commandName] ?? '');
     const first = (list: unknown): Record<string, unknown> => (Array.isArray(list) ? (list[0] as Record<string, unknown>) : {}) ?? {};
@@ -286,7 +290,7 @@ async function run(config: Configuration, mongoUri: string, emulator: MastodonEm
     mongoUri,
     flows: allFlows,
   });
-  const profile = profileCommands(herald);
+  const commands = watchCommands(herald);
   try {
     const setupStarted = Date.now();
     const workspaces: string[] = [];
@@ -332,7 +336,7 @@ async function run(config: Configuration, mongoUri: string, emulator: MastodonEm
     );
     const setupMs = Date.now() - setupStarted;
     // Only the window: the setup's inserts are not what is measured.
-    profile.start();
+    commands.start();
     if (insertedLate > 0) process.stdout.write(`  warning: ${insertedLate} job(s) were inserted after their due time (setup ${setupMs} ms)\n`);
     process.stdout.write(`  ${config.name}: ${POSTS} drafts and jobs inserted in ${(setupMs / 1000).toFixed(1)} s; first due at +${((start - Date.now()) / 1000).toFixed(1)} s, last due in ${((start + WINDOW_MS - Date.now()) / 1000).toFixed(0)} s\n`);
 
@@ -355,7 +359,7 @@ async function run(config: Configuration, mongoUri: string, emulator: MastodonEm
       await sleep(250);
     }
     rss.stop();
-    if (args.profile) profile.print(config.name);
+    if (args.profile) commands.print(config.name);
 
     const firstArrival = new Map<number, number>();
     const copies = new Map<number, number>();
@@ -392,7 +396,7 @@ async function run(config: Configuration, mongoUri: string, emulator: MastodonEm
       errors: logger.errors(),
       firstErrors: logger.first,
       requests: new Map(emulator.requests),
-      writes: profile.writes(),
+      writes: commands.writes(),
     };
   } finally {
     rss.stop();

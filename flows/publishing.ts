@@ -12,6 +12,7 @@ import { defineJob } from '../src/jobs/scheduler.ts';
 import type { Logger } from '../src/log.ts';
 import { connectorFor } from '../src/networks/index.ts';
 import { NetworkError, type PublishInput } from '../src/networks/port.ts';
+import type { LedgerEntry } from '../src/store/ledger.ts';
 import { refreshCard } from './approval.ts';
 import { parseEntity } from './approval-card.ts';
 import { recordOutcome } from './metrics.ts';
@@ -90,6 +91,8 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
   const variant = draft.variants.find((v) => v.network === network);
   if (!variant) return;
   const record = (delivery: Omit<Delivery, 'network' | 'at'>): Promise<void> => app.stores.deliveries.set(draftId, version, { network, at: app.clock.now(), ...delivery });
+  /** A publication the ledger says is done (by this run's predecessor or a concurrent one), with its link. */
+  const recordDone = (entry: LedgerEntry): Promise<void> => record({ status: 'published', attempts: attempt, ...(typeof entry.result?.url === 'string' ? { url: entry.result.url } : {}) });
   const settings = await app.stores.settings.get(draft.workspace);
   if (settings.paused && !manual) {
     await record({ status: 'held', attempts: attempt - 1, reason: settings.paused.reason });
@@ -99,7 +102,7 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
   const key = publishKey(draft, network);
   const claim = await app.stores.ledger.begin(key, 'publish');
   if (claim.status === 'already-done') {
-    await record({ status: 'published', attempts: attempt, ...(typeof claim.entry.result?.url === 'string' ? { url: claim.entry.result.url } : {}) });
+    await recordDone(claim.entry);
     return settle(app, draftId, version, log);
   }
   if (claim.status === 'failed-before') {
@@ -118,7 +121,7 @@ async function publishOne(app: FlowContext, job: z.infer<typeof networkJob>, log
       return;
     }
     // It finished meanwhile: its outcome is recorded by the run that did it; show it here too.
-    if (current?.state === 'done') await record({ status: 'published', attempts: attempt, ...(typeof current.result?.url === 'string' ? { url: current.result.url } : {}) });
+    if (current?.state === 'done') await recordDone(current);
     return settle(app, draftId, version, log);
   }
 
